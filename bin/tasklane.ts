@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The `tasklane` command: `tasklane serve`, `tasklane migrate`.
+import '../src/main.ts';

@@ -1,0 +1,86 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import type { Migration } from './db/migrator.ts';
+import { createDeps } from './deps.ts';
+import { registerErrorHandling } from './http/error-handling.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { ProblemSchema } from './http/openapi-responses.ts';
+import { registerProblemPages } from './http/problem-pages.ts';
+import { sendProblem, toAppError } from './http/problem-response.ts';
+import { registerRequestContext, requestIdFor } from './http/request-context.ts';
+import { accountRoutes } from './modules/accounts/accounts.routes.ts';
+import { UserSchema } from './modules/accounts/accounts.schemas.ts';
+import { teamRoutes } from './modules/teams/teams.routes.ts';
+import { memberRoutes } from './modules/teams/members.routes.ts';
+import { registerHealth } from './observability/health.ts';
+import { loggerOptions } from './observability/logger.ts';
+import type { Keys } from './secrets.ts';
+
+export const API_VERSION = '0.1.0';
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface AppOptions {
+  readonly config: Config;
+  readonly db: Db;
+  readonly keys: Keys;
+  readonly migrations: readonly Migration[];
+  /** Where log lines go; stdout when absent. Tests pass a stream to read them. */
+  readonly logStream?: DestinationStream;
+}
+
+/**
+ * Bodies are validated strictly (a string where a number belongs is a 422), while
+ * query strings and path parameters, which are always text, are coerced.
+ */
+function validatorCompilers() {
+  const common = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false } as const;
+  const body = addFormats.default(new Ajv.default({ ...common, coerceTypes: false }));
+  const text = addFormats.default(new Ajv.default({ ...common, coerceTypes: 'array' }));
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? body : text).compile(schema);
+}
+
+/** The whole HTTP application, without listening: main.ts listens, tests inject. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, db } = options;
+  const logger = loggerOptions(config);
+  const app = Fastify({
+    logger: options.logStream ? { ...logger, stream: options.logStream } : logger,
+    genReqId: requestIdFor,
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    // Errors raised before routing (a malformed URL) still answer problem details.
+    frameworkErrors: (error, request, reply) => sendProblem(request, reply, toAppError(error)),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompilers());
+  // Only JSON bodies: without this, Fastify would accept text/plain and let it fail as a 422.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(
+    'application/merge-patch+json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
+  app.addSchema(ProblemSchema);
+  app.addSchema(UserSchema);
+
+  registerRequestContext(app);
+  registerErrorHandling(app);
+  await registerOpenApi(app, API_VERSION);
+  registerHealth(app, db, options.migrations);
+  registerProblemPages(app);
+
+  const deps = createDeps(config, db, options.keys);
+  await app.register(accountRoutes(deps));
+  await app.register(teamRoutes(deps));
+  await app.register(memberRoutes(deps));
+  return app;
+}

@@ -1,0 +1,33 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../http/problems.ts';
+import type { AccessTokenIssuer } from './access-tokens.ts';
+import type { Principal } from './principal.ts';
+
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+
+function unauthenticated(detail: string, tokenPresented: boolean): AppError {
+  // RFC 6750: say which scheme to use, and whether the token sent was the problem.
+  const challenge = tokenPresented
+    ? 'Bearer realm="tasklane", error="invalid_token"'
+    : 'Bearer realm="tasklane"';
+  return new AppError('unauthenticated', detail, { headers: { 'www-authenticate': challenge } });
+}
+
+/** The preHandler every protected route declares: a valid access token or 401. */
+export function authenticator(tokens: AccessTokenIssuer) {
+  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const header = request.headers.authorization;
+    if (header === undefined) throw unauthenticated('send Authorization: Bearer <access token>', false);
+    const match = BEARER.exec(header);
+    if (!match) throw unauthenticated('the Authorization header must be "Bearer <token>"', true);
+    const claims = await tokens.verify(match[1]!);
+    if (!claims) throw unauthenticated('the access token is invalid or expired', true);
+    request.principal = claims satisfies Principal;
+  };
+}
+
+/** The principal of a route that declared `authenticate`. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('unauthenticated');
+  return request.principal;
+}

@@ -1,0 +1,42 @@
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { DB } from './types.ts';
+
+export type Db = Kysely<DB>;
+export type Trx = Transaction<DB>;
+
+// Return BIGINT (int8) and NUMERIC as JS numbers only where we know they fit;
+// counts come back as strings by default, which is the safe choice for money-like
+// values but noise for row counts. Tasklane stores no int8 that can exceed 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+// A DATE column stays 'YYYY-MM-DD': turning it into a Date would shift it by the
+// server's time zone.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+
+export interface Database {
+  readonly db: Db;
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+/** A pg Pool and the Kysely instance over it. */
+export function openDatabase(connectionString: string, poolSize: number): Database {
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    // A query that waits this long for a connection fails instead of queueing forever.
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'tasklane',
+  });
+  // An idle client that loses its server emits 'error' on the pool; without a
+  // listener that would crash the process. The next checkout reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    pool,
+    // db.destroy() ends the pool too.
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance, HTTPMethods } from 'fastify';
+import { sendProblem, toAppError } from './problem-response.ts';
+import { AppError } from './problems.ts';
+
+const METHODS: readonly HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** The methods some route answers on `path`, for 405's `Allow` header. */
+function allowedMethods(app: FastifyInstance, path: string): HTTPMethods[] {
+  return METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+}
+
+/**
+ * Every failure leaves as problem details: thrown AppErrors, schema validation,
+ * body parsing, unknown routes and methods, and anything unexpected (a bare 500
+ * whose cause is logged, never sent).
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toAppError(error);
+    if (problem.status >= 500) {
+      request.log.error({ err: problem.cause ?? error }, 'request failed');
+    }
+    return sendProblem(request, reply, problem);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '/';
+    const allowed = allowedMethods(app, path);
+    if (allowed.length > 0) {
+      return sendProblem(
+        request,
+        reply,
+        new AppError('method_not_allowed', `${request.method} is not allowed here`, {
+          headers: { allow: allowed.join(', ') },
+        }),
+      );
+    }
+    return sendProblem(request, reply, new AppError('not_found', `no route for ${request.method} ${path}`));
+  });
+}

@@ -1,0 +1,77 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type {} from '../auth/principal.ts';
+
+/** A W3C trace context: this request's span inside the caller's trace. */
+export interface TraceContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly flags: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    trace: TraceContext;
+  }
+}
+
+// Letters, digits and the punctuation ids are made of (UUIDs, ULIDs, base64), ≤ 128.
+const SANE_REQUEST_ID = /^[A-Za-z0-9._~:/+=@-]{1,128}$/;
+
+/** Echo the caller's X-Request-Id when it is a sane token, else make one. */
+export function requestIdFor(raw: IncomingMessage): string {
+  const given = raw.headers['x-request-id'];
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ALL_ZERO = /^0+$/;
+
+/**
+ * Continues the caller's trace when `traceparent` is valid (W3C Trace Context,
+ * version 00), else starts a new one. Either way this request gets its own span id.
+ */
+export function traceContextFor(header: string | string[] | undefined): TraceContext {
+  const match = typeof header === 'string' ? TRACEPARENT.exec(header.trim()) : null;
+  const spanId = randomBytes(8).toString('hex');
+  if (match && !ALL_ZERO.test(match[1]!) && !ALL_ZERO.test(match[2]!)) {
+    return { traceId: match[1]!, spanId, parentSpanId: match[2]!, flags: match[3]! };
+  }
+  return { traceId: randomBytes(16).toString('hex'), spanId, parentSpanId: undefined, flags: '00' };
+}
+
+export function formatTraceparent(trace: TraceContext): string {
+  return `00-${trace.traceId}-${trace.spanId}-${trace.flags}`;
+}
+
+/**
+ * Request id and trace headers on every response, and one log line per request
+ * with only what is safe to keep: no body, no query string, no headers.
+ */
+export function registerRequestContext(app: FastifyInstance): void {
+  app.decorateRequest('trace', null as unknown as TraceContext);
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    request.trace = traceContextFor(request.headers.traceparent);
+    reply.header('x-request-id', request.id);
+    reply.header('traceparent', formatTraceparent(request.trace));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    const level = status >= 500 ? 'error' : 'info';
+    request.log[level](
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        path: request.url.split('?', 1)[0],
+        status,
+        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+        trace_id: request.trace.traceId,
+        user_id: request.principal?.userId ?? null,
+      },
+      'request completed',
+    );
+  });
+}

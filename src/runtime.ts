@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
+import { type Migration, migrate, readMigrations } from './db/migrator.ts';
+import { deriveKeys, loadSigningSecret } from './secrets.ts';
+import path from 'node:path';
+
+export interface Runtime {
+  readonly database: Database;
+  readonly migrations: readonly Migration[];
+  /** Closes the pool, then stops the embedded PostgreSQL if this process started one. */
+  close(): Promise<void>;
+}
+
+type Log = (message: string) => void;
+
+/** The database to use: DATABASE_URL, or an embedded PostgreSQL under DATA_DIR/pg. */
+export async function openRuntime(config: Config, log: Log): Promise<Runtime> {
+  let embedded: EmbeddedDatabase | undefined;
+  let url = config.databaseUrl;
+  if (url === undefined) {
+    const directory = path.join(config.dataDir, 'pg');
+    log(`DATABASE_URL is unset: starting embedded PostgreSQL in ${directory}`);
+    embedded = await startEmbeddedPostgres({ directory });
+    url = embedded.url;
+  }
+  const database = openDatabase(url, config.databasePoolSize);
+  return {
+    database,
+    migrations: await readMigrations(),
+    async close() {
+      await database.close();
+      await embedded?.stop();
+    },
+  };
+}
+
+/** Applies pending migrations; every node may call this at start. */
+export async function migrateRuntime(runtime: Runtime, log: Log): Promise<void> {
+  const applied = await migrate(runtime.database.db);
+  log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema is current');
+}
+
+export async function buildServer(config: Config, runtime: Runtime): Promise<FastifyInstance> {
+  return buildApp({
+    config,
+    db: runtime.database.db,
+    keys: deriveKeys(loadSigningSecret(config)),
+    migrations: runtime.migrations,
+  });
+}
