@@ -66,7 +66,8 @@ export const settings: readonly Setting[] = [
   },
   {
     name: 'TOKEN_SIGNING_KEY',
-    description: 'Secret for access tokens and cursors, ≥ 32 bytes (base64 or text); required in production',
+    description:
+      'Secret for access tokens and cursors, ≥ 32 bytes (base64 or text); required in production',
     default: 'generated into `$DATA_DIR/secrets.json`',
   },
   { name: 'ACCESS_TOKEN_TTL_SECONDS', description: 'Access token lifetime', default: '600' },
@@ -82,7 +83,8 @@ export const settings: readonly Setting[] = [
   },
   {
     name: 'REFRESH_REUSE_GRACE_SECONDS',
-    description: 'How long a spent refresh token still answers with its successor (concurrent double refresh)',
+    description:
+      'How long a spent refresh token still answers with its successor (concurrent double refresh)',
     default: '3',
   },
   {

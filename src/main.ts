@@ -1,4 +1,4 @@
-import { ConfigError, type Config, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { MigrationError } from './db/migrator.ts';
 import { buildServer, migrateRuntime, openRuntime, type Runtime } from './runtime.ts';
 
@@ -66,7 +66,10 @@ async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     // A bad setting or an edited migration is the operator's to fix: one clear line.
     if (error instanceof ConfigError || error instanceof MigrationError) say(error.message);
-    else say(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    else
+      say(
+        `failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
     await runtime?.close().catch(() => {});
     process.exit(1);
   }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
@@ -5,7 +6,6 @@ import { type Database, openDatabase } from './db/database.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { type Migration, migrate, readMigrations } from './db/migrator.ts';
 import { deriveKeys, loadSigningSecret } from './secrets.ts';
-import path from 'node:path';
 
 export interface Runtime {
   readonly database: Database;
@@ -40,7 +40,9 @@ export async function openRuntime(config: Config, log: Log): Promise<Runtime> {
 /** Applies pending migrations; every node may call this at start. */
 export async function migrateRuntime(runtime: Runtime, log: Log): Promise<void> {
   const applied = await migrate(runtime.database.db);
-  log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema is current');
+  log(
+    applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema is current',
+  );
 }
 
 export async function buildServer(config: Config, runtime: Runtime): Promise<FastifyInstance> {

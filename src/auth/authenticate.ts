@@ -17,7 +17,8 @@ function unauthenticated(detail: string, tokenPresented: boolean): AppError {
 export function authenticator(tokens: AccessTokenIssuer) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization;
-    if (header === undefined) throw unauthenticated('send Authorization: Bearer <access token>', false);
+    if (header === undefined)
+      throw unauthenticated('send Authorization: Bearer <access token>', false);
     const match = BEARER.exec(header);
     if (!match) throw unauthenticated('the Authorization header must be "Bearer <token>"', true);
     const claims = await tokens.verify(match[1]!);

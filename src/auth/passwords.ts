@@ -14,7 +14,10 @@ const commonPasswords = new Set(
 );
 
 /** Why `password` is refused, or undefined when it is acceptable. */
-export function passwordWeakness(password: string, personal: readonly string[] = []): string | undefined {
+export function passwordWeakness(
+  password: string,
+  personal: readonly string[] = [],
+): string | undefined {
   if ([...password].length < MIN_PASSWORD_LENGTH) {
     return `must have at least ${MIN_PASSWORD_LENGTH} characters`;
   }

@@ -39,7 +39,8 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
     });
   }
   const versions = new Set(migrations.map((m) => m.version));
-  if (versions.size !== migrations.length) throw new MigrationError('two migrations share a number');
+  if (versions.size !== migrations.length)
+    throw new MigrationError('two migrations share a number');
   return migrations;
 }
 
@@ -76,7 +77,10 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
     await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn);
     try {
       await ensureLedger(conn);
-      const rows = await conn.selectFrom('schema_migrations').select(['version', 'checksum']).execute();
+      const rows = await conn
+        .selectFrom('schema_migrations')
+        .select(['version', 'checksum'])
+        .execute();
       const applied = new Map(rows.map((row) => [row.version, row.checksum]));
       assertUnchanged(migrations, applied);
       const done: string[] = [];

@@ -25,9 +25,9 @@ export function cursorCodec(key: Uint8Array): CursorCodec {
     createHmac('sha256', key).update(payload).digest().subarray(0, 16);
   return {
     encode(binding, position) {
-      const payload = Buffer.from(JSON.stringify({ b: bindingHash(binding), p: position })).toString(
-        'base64url',
-      );
+      const payload = Buffer.from(
+        JSON.stringify({ b: bindingHash(binding), p: position }),
+      ).toString('base64url');
       return `${payload}.${mac(payload).toString('base64url')}`;
     },
     decode(cursor, binding) {
@@ -43,7 +43,9 @@ export function cursorCodec(key: Uint8Array): CursorCodec {
         p: CursorPosition;
       };
       if (decoded.b !== bindingHash(binding)) {
-        throw badCursor('the cursor belongs to a list with other filters or sort; drop it to start over');
+        throw badCursor(
+          'the cursor belongs to a list with other filters or sort; drop it to start over',
+        );
       }
       return decoded.p;
     },

@@ -2,7 +2,15 @@ import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { sendProblem, toAppError } from './problem-response.ts';
 import { AppError } from './problems.ts';
 
-const METHODS: readonly HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const METHODS: readonly HTTPMethods[] = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+];
 
 /** The methods some route answers on `path`, for 405's `Allow` header. */
 function allowedMethods(app: FastifyInstance, path: string): HTTPMethods[] {
@@ -35,6 +43,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
         }),
       );
     }
-    return sendProblem(request, reply, new AppError('not_found', `no route for ${request.method} ${path}`));
+    return sendProblem(
+      request,
+      reply,
+      new AppError('not_found', `no route for ${request.method} ${path}`),
+    );
   });
 }

@@ -47,7 +47,11 @@ export function assertIfMatch(ifMatch: IfMatch | undefined, version: number): vo
  * Sets the ETag and answers whether the client's copy is current, in which case
  * the route replies 304 with no body.
  */
-export function isNotModified(request: FastifyRequest, reply: FastifyReply, version: number): boolean {
+export function isNotModified(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  version: number,
+): boolean {
   const etag = etagOf(version);
   reply.header('etag', etag);
   const header = request.headers['if-none-match'];

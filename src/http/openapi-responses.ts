@@ -3,7 +3,9 @@ import { problemCatalogue } from './problems.ts';
 
 export const ProblemSchema = Type.Object(
   {
-    type: Type.String({ description: 'URI reference of the problem type; GET it for a human page' }),
+    type: Type.String({
+      description: 'URI reference of the problem type; GET it for a human page',
+    }),
     title: Type.String({ description: 'Short summary of the problem type' }),
     status: Type.Integer({ description: 'The HTTP status code' }),
     code: Type.String({
@@ -16,7 +18,9 @@ export const ProblemSchema = Type.Object(
     errors: Type.Optional(
       Type.Array(
         Type.Object({
-          pointer: Type.Optional(Type.String({ description: 'JSON Pointer into the request body' })),
+          pointer: Type.Optional(
+            Type.String({ description: 'JSON Pointer into the request body' }),
+          ),
           parameter: Type.Optional(Type.String({ description: 'Query or path parameter' })),
           header: Type.Optional(Type.String({ description: 'Request header' })),
           detail: Type.String(),
@@ -52,6 +56,8 @@ export function problemResponse(status: number) {
 }
 
 /** Response schemas for the problems a route answers with, for /openapi.json. */
-export function problems(...statuses: number[]): Record<number, ReturnType<typeof problemResponse>> {
+export function problems(
+  ...statuses: number[]
+): Record<number, ReturnType<typeof problemResponse>> {
   return Object.fromEntries(statuses.map((status) => [status, problemResponse(status)]));
 }

@@ -8,9 +8,11 @@ import { problemResponse } from './openapi-responses.ts';
  * them in /openapi.json without each route repeating them.
  */
 function addCommonProblems(route: RouteOptions): void {
-  const schema = (route.schema ??= {});
+  route.schema ??= {};
+  const schema = route.schema;
   if ((schema as { hide?: boolean }).hide) return;
-  const response = (schema.response ??= {}) as Record<string, unknown>;
+  schema.response ??= {};
+  const response = schema.response as Record<string, unknown>;
   const add = (status: number) => {
     response[status] ??= problemResponse(status);
   };
@@ -49,7 +51,9 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       ],
     },
     // Name components after the schemas' $id (`Problem`, `User`) instead of def-0, def-1.
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -15,7 +15,8 @@ export const PageQuery = {
     Type.String({
       minLength: 1,
       maxLength: 2000,
-      description: 'Opaque `next_cursor` of the previous page; valid only with the same filters and sort',
+      description:
+        'Opaque `next_cursor` of the previous page; valid only with the same filters and sort',
     }),
   ),
 };
@@ -24,7 +25,9 @@ const PageQueryObject = Type.Object(PageQuery);
 export type PageParams = Static<typeof PageQueryObject>;
 
 /** `{ data, next_cursor }` for a page schema of `item`. */
-export function pageOf<T extends ReturnType<typeof Type.Object> | ReturnType<typeof Type.Ref>>(item: T) {
+export function pageOf<T extends ReturnType<typeof Type.Object> | ReturnType<typeof Type.Ref>>(
+  item: T,
+) {
   return Type.Object(
     {
       data: Type.Array(item),

@@ -3,8 +3,7 @@ import { Type } from 'typebox';
 import { problems } from './openapi-responses.ts';
 import { AppError, type ProblemCode, problemCatalogue, problemSlug } from './problems.ts';
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(code: ProblemCode): string {
   const { status, title, description } = problemCatalogue[code];

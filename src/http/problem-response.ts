@@ -4,7 +4,11 @@ import { AppError, type FieldError, problemCatalogue, problemType } from './prob
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 /** Writes `error` as an RFC 9457 problem details response. */
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: AppError,
+): FastifyReply {
   const body = {
     type: problemType(error.code),
     title: problemCatalogue[error.code].title,
@@ -19,7 +23,11 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
   // A 4xx/5xx answer must never be cached by a shared cache as if it were the resource.
   return reply
     .code(error.status)
-    .headers({ ...error.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' })
+    .headers({
+      ...error.headers,
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'cache-control': 'no-store',
+    })
     .send(JSON.stringify(body));
 }
 
@@ -31,7 +39,8 @@ interface AjvError {
 }
 
 function fieldPath(error: AjvError): string {
-  if (error.keyword === 'required') return `${error.instancePath}/${String(error.params.missingProperty)}`;
+  if (error.keyword === 'required')
+    return `${error.instancePath}/${String(error.params.missingProperty)}`;
   if (error.keyword === 'additionalProperties') {
     return `${error.instancePath}/${String(error.params.additionalProperty)}`;
   }

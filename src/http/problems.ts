@@ -36,7 +36,8 @@ export const problemCatalogue = {
   method_not_allowed: {
     status: 405,
     title: 'Method not allowed',
-    description: 'The resource exists but does not take this method. The `Allow` header lists those it takes.',
+    description:
+      'The resource exists but does not take this method. The `Allow` header lists those it takes.',
   },
   conflict: {
     status: 409,
@@ -86,7 +87,8 @@ export const problemCatalogue = {
   service_unavailable: {
     status: 503,
     title: 'Service unavailable',
-    description: 'The server is shutting down or overloaded. Retry after `Retry-After` seconds, or on another node.',
+    description:
+      'The server is shutting down or overloaded. Retry after `Retry-After` seconds, or on another node.',
   },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 

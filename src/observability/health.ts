@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.ts';
 import type { Migration } from '../db/migrator.ts';
@@ -9,10 +9,16 @@ import { AppError } from '../http/problems.ts';
 const Status = Type.Object({ status: Type.String() }, { additionalProperties: false });
 
 /** /healthz: the process answers. /readyz: it can serve (database up, schema current). */
-export function registerHealth(app: FastifyInstance, db: Db, migrations: readonly Migration[]): void {
+export function registerHealth(
+  app: FastifyInstance,
+  db: Db,
+  migrations: readonly Migration[],
+): void {
   app.get(
     '/healthz',
-    { schema: { tags: ['meta'], summary: 'Liveness: the process is up', response: { 200: Status } } },
+    {
+      schema: { tags: ['meta'], summary: 'Liveness: the process is up', response: { 200: Status } },
+    },
     async () => ({ status: 'ok' }),
   );
 
@@ -28,14 +34,21 @@ export function registerHealth(app: FastifyInstance, db: Db, migrations: readonl
     async () => {
       let applied: Set<string>;
       try {
-        const rows = await sql<{ version: string }>`SELECT version FROM schema_migrations`.execute(db);
+        const rows = await sql<{ version: string }>`SELECT version FROM schema_migrations`.execute(
+          db,
+        );
         applied = new Set(rows.rows.map((row) => row.version));
       } catch (error) {
-        throw new AppError('service_unavailable', 'the database is not reachable', { cause: error });
+        throw new AppError('service_unavailable', 'the database is not reachable', {
+          cause: error,
+        });
       }
       const pending = migrations.filter((m) => !applied.has(m.version));
       if (pending.length > 0) {
-        throw new AppError('service_unavailable', `migrations not applied: ${pending.map((m) => m.name).join(', ')}`);
+        throw new AppError(
+          'service_unavailable',
+          `migrations not applied: ${pending.map((m) => m.name).join(', ')}`,
+        );
       }
       return { status: 'ready' };
     },

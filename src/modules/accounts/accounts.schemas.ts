@@ -37,7 +37,11 @@ export const SignupBody = Type.Object(
 export const LoginBody = Type.Object(
   {
     email: Email,
-    password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH, description: 'Password' }),
+    password: Type.String({
+      minLength: 1,
+      maxLength: MAX_PASSWORD_LENGTH,
+      description: 'Password',
+    }),
   },
   { additionalProperties: false },
 );
@@ -54,7 +58,9 @@ export const RefreshBody = Type.Object(
 );
 
 const tokenFields = {
-  access_token: Type.String({ description: 'JWT for `Authorization: Bearer`, audience `tasklane-api`' }),
+  access_token: Type.String({
+    description: 'JWT for `Authorization: Bearer`, audience `tasklane-api`',
+  }),
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
   refresh_token: Type.String({

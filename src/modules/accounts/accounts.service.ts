@@ -1,14 +1,14 @@
-import type { Db } from '../../db/database.ts';
-import { isUniqueViolation } from '../../db/errors.ts';
-import type { User } from '../../db/types.ts';
-import { AppError, invalidField } from '../../http/problems.ts';
-import { uuidv7 } from '../../lib/ids.ts';
 import {
   burnPasswordCheck,
   hashPassword,
   passwordWeakness,
   verifyPassword,
 } from '../../auth/passwords.ts';
+import type { Db } from '../../db/database.ts';
+import { isUniqueViolation } from '../../db/errors.ts';
+import type { User } from '../../db/types.ts';
+import { AppError, invalidField } from '../../http/problems.ts';
+import { uuidv7 } from '../../lib/ids.ts';
 import { type SessionDeps, startSession, type TokenPair } from './sessions.service.ts';
 import { findUserByEmail, findUserById, insertUser } from './users.repository.ts';
 

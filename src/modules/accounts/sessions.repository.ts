@@ -14,7 +14,13 @@ export async function insertFamily(
 
 export async function insertRefreshToken(
   trx: Trx,
-  token: { id: string; family_id: string; token_hash: Buffer; created_at: Date; idle_expires_at: Date },
+  token: {
+    id: string;
+    family_id: string;
+    token_hash: Buffer;
+    created_at: Date;
+    idle_expires_at: Date;
+  },
 ): Promise<void> {
   await trx.insertInto('refresh_tokens').values(token).execute();
 }
@@ -52,7 +58,12 @@ export function findRefreshToken(trx: Trx, id: string): Promise<RefreshTokenRow 
   return trx.selectFrom('refresh_tokens').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function markSpent(trx: Trx, id: string, spentAt: Date, successorId: string): Promise<void> {
+export async function markSpent(
+  trx: Trx,
+  id: string,
+  spentAt: Date,
+  successorId: string,
+): Promise<void> {
   await trx
     .updateTable('refresh_tokens')
     .set({ spent_at: spentAt, replaced_by: successorId })

@@ -57,11 +57,20 @@ async function pairFor(
 }
 
 /** A new session family for a login or signup, inside the caller's transaction. */
-export async function startSession(trx: Trx, deps: SessionDeps, userId: string): Promise<TokenPair> {
+export async function startSession(
+  trx: Trx,
+  deps: SessionDeps,
+  userId: string,
+): Promise<TokenPair> {
   const now = new Date();
   const expiresAt = new Date(now.getTime() + seconds(deps.policy.absoluteTtlSeconds));
   const familyId = uuidv7();
-  await insertFamily(trx, { id: familyId, user_id: userId, created_at: now, expires_at: expiresAt });
+  await insertFamily(trx, {
+    id: familyId,
+    user_id: userId,
+    created_at: now,
+    expires_at: expiresAt,
+  });
   const secret = deps.refreshTokens.generate();
   const token = { id: uuidv7(), family_id: familyId, created_at: now };
   await insertRefreshToken(trx, {
@@ -79,7 +88,11 @@ type RefreshOutcome = { pair: TokenPair } | { reuseDetected: true };
  * concurrent refresh answers with that refresh's pair; a token spent earlier than
  * that is a replay, and revokes its whole family.
  */
-export async function refreshSession(db: Db, deps: SessionDeps, presented: string): Promise<TokenPair> {
+export async function refreshSession(
+  db: Db,
+  deps: SessionDeps,
+  presented: string,
+): Promise<TokenPair> {
   if (!deps.refreshTokens.isWellFormed(presented)) throw invalidRefresh();
   const outcome = await db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
     const found = await lockTokenByHash(trx, deps.refreshTokens.hash(presented));
@@ -104,7 +117,9 @@ export async function refreshSession(db: Db, deps: SessionDeps, presented: strin
 
     const withinGrace =
       now.getTime() - token.spent_at.getTime() <= seconds(deps.policy.reuseGraceSeconds);
-    const successor = token.replaced_by ? await findRefreshToken(trx, token.replaced_by) : undefined;
+    const successor = token.replaced_by
+      ? await findRefreshToken(trx, token.replaced_by)
+      : undefined;
     if (withinGrace && successor && successor.spent_at === null) {
       const successorSecret = deps.refreshTokens.successorOf(presented);
       return { pair: await pairFor(deps, family.user_id, successor, successorSecret) };

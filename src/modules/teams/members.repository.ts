@@ -18,7 +18,11 @@ function membersOf(db: Db | Trx, teamId: string) {
     .where('m.team_id', '=', teamId);
 }
 
-export function findMember(db: Db | Trx, teamId: string, userId: string): Promise<MemberRow | undefined> {
+export function findMember(
+  db: Db | Trx,
+  teamId: string,
+  userId: string,
+): Promise<MemberRow | undefined> {
   return membersOf(db, teamId).where('m.user_id', '=', userId).executeTakeFirst();
 }
 
@@ -45,7 +49,12 @@ export async function insertMember(
   await trx.insertInto('team_members').values(member).execute();
 }
 
-export async function updateMemberRole(trx: Trx, teamId: string, userId: string, role: Role): Promise<void> {
+export async function updateMemberRole(
+  trx: Trx,
+  teamId: string,
+  userId: string,
+  role: Role,
+): Promise<void> {
   await trx
     .updateTable('team_members')
     .set({ role })
@@ -55,7 +64,11 @@ export async function updateMemberRole(trx: Trx, teamId: string, userId: string,
 }
 
 export async function deleteMember(trx: Trx, teamId: string, userId: string): Promise<void> {
-  await trx.deleteFrom('team_members').where('team_id', '=', teamId).where('user_id', '=', userId).execute();
+  await trx
+    .deleteFrom('team_members')
+    .where('team_id', '=', teamId)
+    .where('user_id', '=', userId)
+    .execute();
 }
 
 export async function countOwners(trx: Trx, teamId: string): Promise<number> {

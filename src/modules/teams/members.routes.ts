@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { principalOf } from '../../auth/authenticate.ts';
 import type { AppDeps } from '../../deps.ts';
 import { problems } from '../../http/openapi-responses.ts';
-import { pageOf, PageQuery, sendPage } from '../../http/pagination.ts';
+import { PageQuery, pageOf, sendPage } from '../../http/pagination.ts';
 import { NoContent } from '../../http/schema-types.ts';
 import { addMember, changeMemberRole, listTeamMembers, removeMember } from './members.service.ts';
 import {
@@ -90,7 +90,13 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { team_id, user_id } = request.params;
-        const member = await changeMemberRole(db, principalOf(request).userId, team_id, user_id, request.body.role);
+        const member = await changeMemberRole(
+          db,
+          principalOf(request).userId,
+          team_id,
+          user_id,
+          request.body.role,
+        );
         return presentMember(member);
       },
     );

@@ -74,7 +74,12 @@ export async function addMember(
       await authorizeTeam(trx, actorId, teamId, actionFor(input.role));
       const user = await findUserByEmail(trx, input.email.trim());
       if (!user) throw invalidField('/email', 'does not belong to any Tasklane account');
-      await insertMember(trx, { team_id: teamId, user_id: user.id, role: input.role, joined_at: new Date() });
+      await insertMember(trx, {
+        team_id: teamId,
+        user_id: user.id,
+        role: input.role,
+        joined_at: new Date(),
+      });
       return (await findMember(trx, teamId, user.id))!;
     });
   } catch (error) {
@@ -106,7 +111,12 @@ export async function changeMemberRole(
 }
 
 /** Removes a member; any member may remove themself (leave), except the last owner. */
-export async function removeMember(db: Db, actorId: string, teamId: string, memberId: string): Promise<void> {
+export async function removeMember(
+  db: Db,
+  actorId: string,
+  teamId: string,
+  memberId: string,
+): Promise<void> {
   await withTeamLocked(db, teamId, async (trx) => {
     await authorizeTeam(trx, actorId, teamId, 'member.list');
     const member = await findMember(trx, teamId, memberId);

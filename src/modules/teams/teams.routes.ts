@@ -4,7 +4,7 @@ import { principalOf } from '../../auth/authenticate.ts';
 import type { AppDeps } from '../../deps.ts';
 import { isNotModified, parseIfMatch } from '../../http/etag.ts';
 import { problems } from '../../http/openapi-responses.ts';
-import { pageOf, PageQuery, sendPage } from '../../http/pagination.ts';
+import { PageQuery, pageOf, sendPage } from '../../http/pagination.ts';
 import { NoContent } from '../../http/schema-types.ts';
 import {
   CreateTeamBody,
@@ -55,7 +55,12 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const { teams, nextCursor } = await listTeams(db, cursors, principalOf(request).userId, request.query);
+        const { teams, nextCursor } = await listTeams(
+          db,
+          cursors,
+          principalOf(request).userId,
+          request.query,
+        );
         return sendPage(request, reply, teams.map(presentTeam), nextCursor);
       },
     );

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { Team } from '../../db/types.ts';
-import type { MemberRow } from './members.repository.ts';
 import { Timestamp, Uuid } from '../../http/schema-types.ts';
+import type { MemberRow } from './members.repository.ts';
 
 const roleSchema = (options: { default?: string; description: string }) =>
   Type.Union(
@@ -9,8 +9,14 @@ const roleSchema = (options: { default?: string; description: string }) =>
     options,
   );
 const Role = roleSchema({ description: 'Team role: owner > admin > member > viewer' });
-const Plan = Type.Union([Type.Literal('free'), Type.Literal('pro')], { description: 'Billing plan' });
-const TeamName = Type.String({ minLength: 1, maxLength: 200, description: 'Team name, 1–200 characters' });
+const Plan = Type.Union([Type.Literal('free'), Type.Literal('pro')], {
+  description: 'Billing plan',
+});
+const TeamName = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'Team name, 1–200 characters',
+});
 
 export const TeamSchema = Type.Object(
   {
@@ -19,7 +25,9 @@ export const TeamSchema = Type.Object(
     plan: Plan,
     created_at: Timestamp('When the team was created'),
     updated_at: Timestamp('When the team last changed'),
-    version: Type.Integer({ description: 'Incremented by every change; the ETag is derived from it' }),
+    version: Type.Integer({
+      description: 'Incremented by every change; the ETag is derived from it',
+    }),
   },
   { $id: 'Team', additionalProperties: false },
 );
@@ -58,7 +66,9 @@ export const AddMemberBody = Type.Object(
       maxLength: 254,
       description: 'Email of an existing Tasklane account',
     }),
-    role: Type.Optional(roleSchema({ default: 'member', description: 'Role to grant; member when absent' })),
+    role: Type.Optional(
+      roleSchema({ default: 'member', description: 'Role to grant; member when absent' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -7,7 +7,14 @@ import { splitPage } from '../../http/pagination.ts';
 import { AppError, invalidField } from '../../http/problems.ts';
 import { uuidv7 } from '../../lib/ids.ts';
 import { insertMember } from './members.repository.ts';
-import { deleteTeam, findTeam, insertTeam, listTeamsOfUser, lockTeam, updateTeam } from './teams.repository.ts';
+import {
+  deleteTeam,
+  findTeam,
+  insertTeam,
+  listTeamsOfUser,
+  lockTeam,
+  updateTeam,
+} from './teams.repository.ts';
 
 const cleanName = (name: string) => {
   const trimmed = name.trim();

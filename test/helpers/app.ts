@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { type Config, parseConfig } from '../../src/config.ts';
+import { type Database, openDatabase } from '../../src/db/database.ts';
+import { readMigrations } from '../../src/db/migrator.ts';
+import { deriveKeys } from '../../src/secrets.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+/** Every log line the app wrote, parsed, for tests that read the logs. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  get records(): Record<string, unknown>[] {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly config: Config;
+  readonly database: Database;
+  readonly logs: LogCapture;
+  /** Another app instance on the same database, as a second API node would be. */
+  another(env?: Record<string, string>): Promise<FastifyInstance>;
+  close(): Promise<void>;
+}
+
+interface TestAppOptions {
+  /** Extra environment for config.ts, e.g. { REFRESH_REUSE_GRACE_SECONDS: '0' }. */
+  readonly env?: Record<string, string>;
+  /** Reuse a database (several apps on one database); a fresh one otherwise. */
+  readonly database?: TestDatabase;
+}
+
+/** The app on a fresh copy of the migrated database, with logs captured at debug level. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const testDb = options.database ?? (await createTestDatabase());
+  const signingKey = randomBytes(32).toString('base64');
+  const configFor = (env: Record<string, string> = {}) =>
+    parseConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: testDb.url,
+      TOKEN_SIGNING_KEY: signingKey,
+      LOG_LEVEL: 'debug',
+      DATABASE_POOL_SIZE: '20',
+      ...options.env,
+      ...env,
+    });
+  const config = configFor();
+  const database = openDatabase(testDb.url, config.databasePoolSize);
+  const migrations = await readMigrations();
+  const logs = new LogCapture();
+  const build = (cfg: Config, db: Database, stream: Writable) =>
+    buildApp({
+      config: cfg,
+      db: db.db,
+      keys: deriveKeys(signingKey),
+      migrations,
+      logStream: stream,
+    });
+  const app = await build(config, database, logs);
+  const others: { app: FastifyInstance; database: Database }[] = [];
+  return {
+    app,
+    config,
+    database,
+    logs,
+    async another(env) {
+      const cfg = configFor(env);
+      const otherDb = openDatabase(testDb.url, cfg.databasePoolSize);
+      const other = await build(cfg, otherDb, new LogCapture());
+      others.push({ app: other, database: otherDb });
+      return other;
+    },
+    async close() {
+      for (const other of others) {
+        await other.app.close();
+        await other.database.close();
+      }
+      await app.close();
+      await database.close();
+      if (!options.database) await testDb.drop();
+    },
+  };
+}
