@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import type { Migration } from './db/migrator.ts';
 import { createDeps } from './deps.ts';
+import { registerDrain } from './http/drain.ts';
 import { registerErrorHandling } from './http/error-handling.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { ProblemSchema } from './http/openapi-responses.ts';
@@ -64,7 +65,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy,
-    return503OnClosing: true,
+    return503OnClosing: false, // see http/drain.ts
     // Errors raised before routing (a malformed URL) still answer problem details.
     frameworkErrors: (error, request, reply) => sendProblem(request, reply, toAppError(error)),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -81,6 +82,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(UserSchema);
 
   registerRequestContext(app);
+  registerDrain(app);
   registerErrorHandling(app);
   await registerOpenApi(app, API_VERSION);
   registerHealth(app, db, options.migrations);

@@ -347,3 +347,61 @@ describe('logout', () => {
     );
   });
 });
+
+describe('POST /v1/me/password', () => {
+  const change = (user: { auth: { authorization: string } }, payload: object) =>
+    t.app.inject({ method: 'POST', url: '/v1/me/password', headers: user.auth, payload });
+
+  test('changes the password, ends every session and returns a new working pair', async () => {
+    const user = await createUser(t.app);
+    const otherDevice = body(
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: user.email, password: PASSWORD },
+      }),
+    );
+    const response = await change(user, {
+      current_password: PASSWORD,
+      new_password: 'new-lantern-river-7',
+    });
+    assert.equal(response.statusCode, 200);
+    const pair = body(response);
+    assertProblem(await refresh(user.refreshToken), 401, 'unauthenticated');
+    assertProblem(await refresh(otherDevice.refresh_token), 401, 'unauthenticated');
+    assert.equal((await refresh(pair.refresh_token)).statusCode, 200);
+    const oldLogin = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: user.email, password: PASSWORD },
+    });
+    assertProblem(oldLogin, 401, 'unauthenticated');
+    const newLogin = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: user.email, password: 'new-lantern-river-7' },
+    });
+    assert.equal(newLogin.statusCode, 200);
+  });
+
+  test('a wrong current password answers 422 on /current_password and changes nothing', async () => {
+    const user = await createUser(t.app);
+    const response = await change(user, {
+      current_password: 'not-it-at-all',
+      new_password: 'new-lantern-river-7',
+    });
+    const problem = assertProblem(response, 422, 'validation_failed');
+    assert.equal(problem.errors[0].pointer, '/current_password');
+    assert.equal((await refresh(user.refreshToken)).statusCode, 200);
+  });
+
+  test('a weak new password answers 422 on /new_password', async () => {
+    const user = await createUser(t.app);
+    const problem = assertProblem(
+      await change(user, { current_password: PASSWORD, new_password: 'qwertyuiop' }),
+      422,
+      'validation_failed',
+    );
+    assert.equal(problem.errors[0].pointer, '/new_password');
+  });
+});

@@ -5,6 +5,7 @@ import { problems } from '../../http/openapi-responses.ts';
 import { NoContent } from '../../http/schema-types.ts';
 import {
   AuthResultSchema,
+  ChangePasswordBody,
   LoginBody,
   presentUser,
   RefreshBody,
@@ -12,6 +13,7 @@ import {
   TokenPairSchema,
 } from './accounts.schemas.ts';
 import { getUser, login, signup } from './accounts.service.ts';
+import { changePassword } from './password.service.ts';
 import { endSession, refreshSession } from './sessions.service.ts';
 
 export function accountRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
@@ -95,6 +97,23 @@ export function accountRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => presentUser(await getUser(db, principalOf(request).userId)),
+    );
+
+    app.post(
+      '/v1/me/password',
+      {
+        preHandler: authenticate,
+        schema: {
+          tags: ['auth'],
+          summary: 'Change your password; every session ends and a new one starts',
+          description:
+            'Checks `current_password`, revokes all refresh tokens of the account (every device must log in again) and returns a new pair for this client.',
+          security: [{ bearer: [] }],
+          body: ChangePasswordBody,
+          response: { 200: TokenPairSchema, ...problems(401) },
+        },
+      },
+      async (request) => changePassword(db, sessions, principalOf(request).userId, request.body),
     );
   };
 }

@@ -21,15 +21,29 @@ const Email = Type.String({
   description: 'Email address; compared case-insensitively',
 });
 
+const NewPassword = Type.String({
+  minLength: MIN_PASSWORD_LENGTH,
+  maxLength: MAX_PASSWORD_LENGTH,
+  description: `At least ${MIN_PASSWORD_LENGTH} characters, not a common password, not your email or name`,
+});
+
 export const SignupBody = Type.Object(
   {
     email: Email,
-    password: Type.String({
-      minLength: MIN_PASSWORD_LENGTH,
-      maxLength: MAX_PASSWORD_LENGTH,
-      description: `At least ${MIN_PASSWORD_LENGTH} characters, not a common password, not your email or name`,
-    }),
+    password: NewPassword,
     name: Type.String({ minLength: 1, maxLength: 200, description: 'Display name' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ChangePasswordBody = Type.Object(
+  {
+    current_password: Type.String({
+      minLength: 1,
+      maxLength: MAX_PASSWORD_LENGTH,
+      description: 'The password in use now',
+    }),
+    new_password: NewPassword,
   },
   { additionalProperties: false },
 );

@@ -18,3 +18,16 @@ export function findUserByEmail(db: Db | Trx, email: string): Promise<User | und
 export function findUserById(db: Db | Trx, id: string): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+export async function updatePasswordHash(
+  trx: Trx,
+  id: string,
+  passwordHash: string,
+  at: Date,
+): Promise<void> {
+  await trx
+    .updateTable('users')
+    .set((eb) => ({ password_hash: passwordHash, updated_at: at, version: eb('version', '+', 1) }))
+    .where('id', '=', id)
+    .execute();
+}
