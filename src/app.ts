@@ -1,18 +1,18 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import type { Migration } from './db/migrator.ts';
 import { createDeps } from './deps.ts';
 import { registerDrain } from './http/drain.ts';
-import { registerErrorHandling } from './http/error-handling.ts';
+import { answerFrameworkError, registerErrorHandling } from './http/error-handling.ts';
+import { registerNulGuard } from './http/nul-guard.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { ProblemSchema } from './http/openapi-responses.ts';
 import { registerProblemPages } from './http/problem-pages.ts';
-import { sendProblem, toAppError } from './http/problem-response.ts';
 import { registerRequestContext, requestIdFor } from './http/request-context.ts';
 import { accountRoutes } from './modules/accounts/accounts.routes.ts';
 import { UserSchema } from './modules/accounts/accounts.schemas.ts';
@@ -33,6 +33,10 @@ export interface AppOptions {
   /** Where log lines go; stdout when absent. Tests pass a stream to read them. */
   readonly logStream?: DestinationStream;
 }
+
+type ValidatorFactory = NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+>['buildValidator'];
 
 /**
  * Bodies are validated strictly (a string where a number belongs is a 422), while
@@ -67,10 +71,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     return503OnClosing: false, // see http/drain.ts
     // Errors raised before routing (a malformed URL) still answer problem details.
-    frameworkErrors: (error, request, reply) => sendProblem(request, reply, toAppError(error)),
+    frameworkErrors: answerFrameworkError,
+    // The factory, not app.setValidatorCompiler: a plugin that calls addSchema gets its
+    // compiler rebuilt from the factory, and with the setter that silently meant
+    // Fastify's default Ajv (coercing 42 to "42", dropping unknown fields). Fastify
+    // types the compiler as Ajv's compile(schema); it is called with { schema, httpPart }.
+    schemaController: {
+      compilersFactory: { buildValidator: validatorCompilers as unknown as ValidatorFactory },
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setValidatorCompiler(validatorCompilers());
   // Only JSON bodies: without this, Fastify would accept text/plain and let it fail as a 422.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(
@@ -84,6 +94,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerRequestContext(app);
   registerDrain(app);
   registerErrorHandling(app);
+  registerNulGuard(app);
   await registerOpenApi(app, API_VERSION);
   registerHealth(app, db, options.migrations);
   registerProblemPages(app);

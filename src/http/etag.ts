@@ -43,6 +43,10 @@ export function assertIfMatch(ifMatch: IfMatch | undefined, version: number): vo
   }
 }
 
+export function setEtag(reply: FastifyReply, version: number): void {
+  reply.header('etag', etagOf(version));
+}
+
 /**
  * Sets the ETag and answers whether the client's copy is current, in which case
  * the route replies 304 with no body.
@@ -53,7 +57,7 @@ export function isNotModified(
   version: number,
 ): boolean {
   const etag = etagOf(version);
-  reply.header('etag', etag);
+  setEtag(reply, version);
   const header = request.headers['if-none-match'];
   if (header === undefined) return false;
   // If-None-Match uses weak comparison: W/"v3" matches "v3".

@@ -72,7 +72,7 @@ export async function addMember(
   try {
     return await withTeamLocked(db, teamId, async (trx) => {
       await authorizeTeam(trx, actorId, teamId, actionFor(input.role));
-      const user = await findUserByEmail(trx, input.email.trim());
+      const user = await findUserByEmail(trx, input.email);
       if (!user) throw invalidField('/email', 'does not belong to any Tasklane account');
       await insertMember(trx, {
         team_id: teamId,

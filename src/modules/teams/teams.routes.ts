@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../../auth/authenticate.ts';
 import type { AppDeps } from '../../deps.ts';
-import { isNotModified, parseIfMatch } from '../../http/etag.ts';
+import { isNotModified, parseIfMatch, setEtag } from '../../http/etag.ts';
 import { problems } from '../../http/openapi-responses.ts';
 import { PageQuery, pageOf, sendPage } from '../../http/pagination.ts';
 import { NoContent } from '../../http/schema-types.ts';
@@ -106,7 +106,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           request.body,
           parseIfMatch(request.headers['if-match']),
         );
-        isNotModified(request, reply, team.version);
+        setEtag(reply, team.version);
         return presentTeam(team);
       },
     );

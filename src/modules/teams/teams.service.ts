@@ -39,7 +39,7 @@ export async function listTeams(
   userId: string,
   page: { limit: number; cursor?: string },
 ): Promise<{ teams: (Team & { role: Role })[]; nextCursor: string | null }> {
-  const binding = { list: 'teams' };
+  const binding = { list: 'teams', userId };
   const after = page.cursor ? String(cursors.decode(page.cursor, binding)[0]) : undefined;
   const rows = await listTeamsOfUser(db, userId, { after, limit: page.limit + 1 });
   const { items, last, hasMore } = splitPage(rows, page.limit);
@@ -70,6 +70,8 @@ export async function patchTeam(
     }
     assertIfMatch(ifMatch, team.version);
     const name = changes.name === undefined ? undefined : cleanName(changes.name);
+    // A patch that changes nothing is not a change: version and ETag stay put.
+    if ((name ?? team.name) === team.name && (changes.plan ?? team.plan) === team.plan) return team;
     return updateTeam(trx, teamId, { name, plan: changes.plan }, new Date());
   });
 }
