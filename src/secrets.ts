@@ -1,7 +1,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from './config.ts';
+import { type Config, MIN_SIGNING_KEY_BYTES } from './config.ts';
 
 /** Independent keys derived from the one configured secret, one per purpose. */
 export interface Keys {
@@ -32,9 +32,10 @@ export function loadSigningSecret(config: Config): string {
   const file = path.join(config.dataDir, 'secrets.json');
   try {
     const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as { token_signing_key?: unknown };
-    if (typeof stored.token_signing_key === 'string' && stored.token_signing_key.length >= 32) {
-      return stored.token_signing_key;
-    }
+    const key = stored.token_signing_key;
+    if (typeof key === 'string' && Buffer.byteLength(key) >= MIN_SIGNING_KEY_BYTES) return key;
+    // Falling through would recurse forever: the write below finds this file and rereads it.
+    throw new Error(`it holds no token_signing_key of at least ${MIN_SIGNING_KEY_BYTES} bytes`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new Error(`${file} is unreadable; delete it to generate a new key`, { cause: error });
@@ -42,15 +43,20 @@ export function loadSigningSecret(config: Config): string {
   }
   const secret = randomBytes(48).toString('base64');
   fs.mkdirSync(config.dataDir, { recursive: true });
-  // 'wx': two processes starting at once must not both write; the loser reads the winner's key.
+  // Written whole to a private temporary file, then linked into place: link() fails
+  // if the file exists, so of two processes starting at once exactly one key wins,
+  // and the loser never reads a half-written file.
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, `${JSON.stringify({ token_signing_key: secret }, null, 2)}\n`, {
+    mode: 0o600,
+  });
   try {
-    fs.writeFileSync(file, `${JSON.stringify({ token_signing_key: secret }, null, 2)}\n`, {
-      mode: 0o600,
-      flag: 'wx',
-    });
+    fs.linkSync(temporary, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSigningSecret(config);
     throw error;
+  } finally {
+    fs.rmSync(temporary, { force: true });
   }
   return secret;
 }

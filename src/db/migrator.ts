@@ -44,6 +44,18 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   return migrations;
 }
 
+/**
+ * The statements of a no-transaction migration, split at each `;` that ends a
+ * line. Such files hold plain statements only (SETs and CREATE INDEX
+ * CONCURRENTLY), never function bodies, so this simple split is enough.
+ */
+export function statementsOf(text: string): string[] {
+  return text
+    .split(/;[ \t]*(?:--[^\n]*)?$/m)
+    .map((chunk) => chunk.replace(/^\s*--[^\n]*$/gm, '').trim())
+    .filter((chunk) => chunk !== '');
+}
+
 async function ensureLedger(db: Db): Promise<void> {
   await sql`CREATE TABLE IF NOT EXISTS schema_migrations (
     version text PRIMARY KEY,
@@ -87,14 +99,27 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
       for (const migration of migrations.filter((m) => !applied.has(m.version))) {
         const record = sql`INSERT INTO schema_migrations (version, name, checksum)
           VALUES (${migration.version}, ${migration.name}, ${migration.checksum})`;
-        if (migration.transactional) {
-          await conn.transaction().execute(async (trx) => {
-            await sql.raw(migration.sql).execute(trx);
-            await record.execute(trx);
-          });
-        } else {
-          await sql.raw(migration.sql).execute(conn);
-          await record.execute(conn);
+        try {
+          if (migration.transactional) {
+            await conn.transaction().execute(async (trx) => {
+              await sql.raw(migration.sql).execute(trx);
+              await record.execute(trx);
+            });
+          } else {
+            // One statement at a time: sent together they would form one implicit
+            // transaction, where CREATE INDEX CONCURRENTLY is not allowed.
+            for (const statement of statementsOf(migration.sql)) {
+              await sql.raw(statement).execute(conn);
+            }
+            await record.execute(conn);
+          }
+        } catch (error) {
+          // The operator needs to know which file failed; main prints only this line.
+          const undone = migration.transactional ? ' (rolled back)' : '';
+          throw new MigrationError(
+            `migration ${migration.name} failed${undone}: ${(error as Error).message}`,
+            { cause: error },
+          );
         }
         done.push(migration.name);
       }

@@ -12,9 +12,13 @@ export function registerDrain(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     draining = true;
   });
+  // A request already in flight when shutdown began would answer keep-alive, and its
+  // then idle connection would hold the process open until SHUTDOWN_TIMEOUT_MS.
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
   app.addHook('onRequest', async (_request, reply) => {
     if (!draining) return;
-    reply.header('connection', 'close');
     throw new AppError('service_unavailable', 'the server is shutting down; retry the request', {
       headers: { 'retry-after': '1' },
     });

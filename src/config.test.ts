@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError, MIN_SIGNING_KEY_BYTES, parseConfig } from './config.ts';
+import { loadSigningSecret } from './secrets.ts';
+
+const KEY = 'k'.repeat(MIN_SIGNING_KEY_BYTES);
+
+/** Asserts parseConfig(env) throws a ConfigError whose message names `variable`. */
+function assertRefused(env: Record<string, string>, variable: string): void {
+  assert.throws(
+    () => parseConfig(env),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+      assert.ok(
+        error.message.includes(variable),
+        `expected the message to name ${variable}: ${error.message}`,
+      );
+      return true;
+    },
+  );
+}
+
+describe('parseConfig', () => {
+  test('with an empty environment, every setting takes its documented default', () => {
+    const config = parseConfig({});
+    assert.deepEqual(
+      { ...config },
+      {
+        env: 'development',
+        port: 3000,
+        host: '127.0.0.1',
+        databaseUrl: undefined,
+        databasePoolSize: 10,
+        dataDir: path.resolve('data'),
+        redisUrl: undefined,
+        logLevel: 'info',
+        tokenSigningKey: undefined,
+        accessTokenTtlSeconds: 600,
+        refreshIdleTtlSeconds: 30 * 86_400,
+        refreshAbsoluteTtlSeconds: 90 * 86_400,
+        refreshReuseGraceSeconds: 3,
+        shutdownTimeoutMs: 10_000,
+        trustProxy: false,
+      },
+    );
+  });
+
+  test('when values are given, they are parsed into typed settings', () => {
+    const config = parseConfig({
+      NODE_ENV: 'test',
+      PORT: '8080',
+      HOST: '::1',
+      DATABASE_URL: 'postgresql://app@db.internal:5432/tasklane',
+      REDIS_URL: 'rediss://cache.internal:6380',
+      LOG_LEVEL: 'debug',
+      TOKEN_SIGNING_KEY: KEY,
+      TRUST_PROXY: 'TRUE',
+      DATA_DIR: '/var/lib/tasklane',
+    });
+    assert.equal(config.env, 'test');
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, '::1');
+    assert.equal(config.databaseUrl, 'postgresql://app@db.internal:5432/tasklane');
+    assert.equal(config.redisUrl, 'rediss://cache.internal:6380');
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.tokenSigningKey, KEY);
+    assert.equal(config.trustProxy, true);
+    assert.equal(config.dataDir, '/var/lib/tasklane');
+  });
+
+  test('an empty or blank variable counts as unset', () => {
+    const config = parseConfig({ PORT: '', LOG_LEVEL: '   ', DATABASE_URL: '' });
+    assert.equal(config.port, 3000);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.databaseUrl, undefined);
+  });
+
+  const badValues: [Record<string, string>, string][] = [
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: '-1' }, 'PORT'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
+    [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE'],
+    [
+      { REFRESH_IDLE_TTL_SECONDS: '7200', REFRESH_ABSOLUTE_TTL_SECONDS: '3600' },
+      'REFRESH_IDLE_TTL_SECONDS',
+    ],
+  ];
+  for (const [env, variable] of badValues) {
+    test(`when ${JSON.stringify(env)}, throws a ConfigError naming ${variable}`, () => {
+      assertRefused(env, variable);
+    });
+  }
+
+  test('when the idle refresh TTL equals the absolute TTL, it is accepted', () => {
+    const config = parseConfig({
+      REFRESH_IDLE_TTL_SECONDS: '3600',
+      REFRESH_ABSOLUTE_TTL_SECONDS: '3600',
+    });
+    assert.equal(config.refreshIdleTtlSeconds, 3600);
+  });
+
+  test('in production without TOKEN_SIGNING_KEY, throws a ConfigError naming it', () => {
+    assertRefused({ NODE_ENV: 'production' }, 'TOKEN_SIGNING_KEY');
+  });
+
+  test('a signing key shorter than 32 bytes is refused, one of exactly 32 bytes accepted', () => {
+    assertRefused(
+      { TOKEN_SIGNING_KEY: 'k'.repeat(MIN_SIGNING_KEY_BYTES - 1) },
+      'TOKEN_SIGNING_KEY',
+    );
+    assert.equal(parseConfig({ TOKEN_SIGNING_KEY: KEY }).tokenSigningKey, KEY);
+  });
+
+  test('HOST defaults to loopback in development and to every interface in production', () => {
+    assert.equal(parseConfig({ NODE_ENV: 'development' }).host, '127.0.0.1');
+    assert.equal(parseConfig({ NODE_ENV: 'production', TOKEN_SIGNING_KEY: KEY }).host, '0.0.0.0');
+  });
+
+  test('the result is frozen: assigning a setting throws', () => {
+    const config = parseConfig({});
+    assert.ok(Object.isFrozen(config));
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+    assert.equal(config.port, 3000);
+  });
+});
+
+describe('loadSigningSecret', () => {
+  let dir: string;
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tasklane-secrets-'));
+  });
+  after(() => fs.rm(dir, { recursive: true, force: true }));
+
+  const freshDataDir = () => path.join(dir, randomBytes(4).toString('hex'));
+
+  test('when no key is configured, generates one into DATA_DIR/secrets.json readable only by its owner', async () => {
+    const dataDir = freshDataDir();
+    const config = parseConfig({ DATA_DIR: dataDir });
+    const secret = loadSigningSecret(config);
+    assert.ok(Buffer.byteLength(secret) >= MIN_SIGNING_KEY_BYTES);
+    const file = path.join(dataDir, 'secrets.json');
+    assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
+    assert.deepEqual(JSON.parse(await fs.readFile(file, 'utf8')), { token_signing_key: secret });
+  });
+
+  test('the next call returns the same generated key (sessions survive a restart)', () => {
+    const config = parseConfig({ DATA_DIR: freshDataDir() });
+    const first = loadSigningSecret(config);
+    assert.equal(loadSigningSecret(config), first);
+    assert.equal(loadSigningSecret(parseConfig({ DATA_DIR: config.dataDir })), first);
+  });
+
+  test('two data directories get different keys', () => {
+    const a = loadSigningSecret(parseConfig({ DATA_DIR: freshDataDir() }));
+    const b = loadSigningSecret(parseConfig({ DATA_DIR: freshDataDir() }));
+    assert.notEqual(a, b);
+  });
+
+  test('a configured TOKEN_SIGNING_KEY wins over the stored key and writes nothing', async () => {
+    const dataDir = freshDataDir();
+    const generated = loadSigningSecret(parseConfig({ DATA_DIR: dataDir }));
+    assert.equal(
+      loadSigningSecret(parseConfig({ DATA_DIR: dataDir, TOKEN_SIGNING_KEY: KEY })),
+      KEY,
+    );
+    assert.notEqual(generated, KEY);
+
+    const untouched = freshDataDir();
+    assert.equal(
+      loadSigningSecret(parseConfig({ DATA_DIR: untouched, TOKEN_SIGNING_KEY: KEY })),
+      KEY,
+    );
+    await assert.rejects(fs.stat(untouched), { code: 'ENOENT' });
+  });
+
+  for (const [content, what] of [
+    ['{not json', 'is not JSON'],
+    ['{"token_signing_key":"short"}', 'holds a key shorter than 32 bytes'],
+    ['{}', 'holds no key'],
+  ] as const) {
+    test(`when secrets.json ${what}, throws an error naming the file instead of replacing it`, async () => {
+      const dataDir = freshDataDir();
+      await fs.mkdir(dataDir);
+      const file = path.join(dataDir, 'secrets.json');
+      await fs.writeFile(file, content, { mode: 0o600 });
+      assert.throws(() => loadSigningSecret(parseConfig({ DATA_DIR: dataDir })), {
+        message: new RegExp(`${file.replaceAll('.', '\\.')} is unreadable`),
+      });
+      assert.equal(await fs.readFile(file, 'utf8'), content);
+    });
+  }
+});
