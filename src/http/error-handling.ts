@@ -1,6 +1,13 @@
-import type { FastifyInstance, HTTPMethods } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HTTPMethods,
+} from 'fastify';
 import { sendProblem, toAppError } from './problem-response.ts';
 import { AppError } from './problems.ts';
+import { beginRequest, logRequestCompleted } from './request-context.ts';
 
 const METHODS: readonly HTTPMethods[] = [
   'GET',
@@ -49,4 +56,19 @@ export function registerErrorHandling(app: FastifyInstance): void {
       new AppError('not_found', `no route for ${request.method} ${path}`),
     );
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: a request refused before routing (an undecodable URL,
+ * an over-long path segment). No hook runs for it, so it gets its request id, its
+ * trace and its log line here, like every other request.
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  beginRequest(request, reply);
+  sendProblem(request, reply, toAppError(error));
+  logRequestCompleted(request, reply);
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '../auth/principal.ts';
 
 /** A W3C trace context: this request's span inside the caller's trace. */
@@ -46,32 +46,35 @@ export function formatTraceparent(trace: TraceContext): string {
   return `00-${trace.traceId}-${trace.spanId}-${trace.flags}`;
 }
 
-/**
- * Request id and trace headers on every response, and one log line per request
- * with only what is safe to keep: no body, no query string, no headers.
- */
+/** Gives `request` its trace and puts its ids on the response, before anything can fail. */
+export function beginRequest(request: FastifyRequest, reply: FastifyReply): void {
+  request.trace = traceContextFor(request.headers.traceparent);
+  reply.header('x-request-id', request.id);
+  reply.header('traceparent', formatTraceparent(request.trace));
+}
+
+/** The one log line per request, with only what is safe to keep: no body, query or headers. */
+export function logRequestCompleted(request: FastifyRequest, reply: FastifyReply): void {
+  const status = reply.statusCode;
+  const level = status >= 500 ? 'error' : 'info';
+  request.log[level](
+    {
+      method: request.method,
+      route: request.routeOptions.url ?? null,
+      path: request.url.split('?', 1)[0],
+      status,
+      duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+      trace_id: request.trace.traceId,
+      user_id: request.principal?.userId ?? null,
+    },
+    'request completed',
+  );
+}
+
+/** Request id and trace headers on every response, and one log line per request. */
 export function registerRequestContext(app: FastifyInstance): void {
   app.decorateRequest('trace', null as unknown as TraceContext);
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request, reply) => {
-    request.trace = traceContextFor(request.headers.traceparent);
-    reply.header('x-request-id', request.id);
-    reply.header('traceparent', formatTraceparent(request.trace));
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    const status = reply.statusCode;
-    const level = status >= 500 ? 'error' : 'info';
-    request.log[level](
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? null,
-        path: request.url.split('?', 1)[0],
-        status,
-        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-        trace_id: request.trace.traceId,
-        user_id: request.principal?.userId ?? null,
-      },
-      'request completed',
-    );
-  });
+  app.addHook('onRequest', async (request, reply) => beginRequest(request, reply));
+  app.addHook('onResponse', async (request, reply) => logRequestCompleted(request, reply));
 }
