@@ -14,6 +14,7 @@ import { registerOpenApi } from './http/openapi.ts';
 import { ProblemSchema } from './http/openapi-responses.ts';
 import { registerProblemPages } from './http/problem-pages.ts';
 import { registerRequestContext, requestIdFor } from './http/request-context.ts';
+import { registerStrictQuery } from './http/strict-query.ts';
 import { accountRoutes } from './modules/accounts/accounts.routes.ts';
 import { UserSchema } from './modules/accounts/accounts.schemas.ts';
 import { memberRoutes } from './modules/teams/members.routes.ts';
@@ -95,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerDrain(app);
   registerErrorHandling(app);
   registerNulGuard(app);
+  registerStrictQuery(app);
   await registerOpenApi(app, API_VERSION);
   registerHealth(app, db, options.migrations);
   registerProblemPages(app);

@@ -67,7 +67,7 @@ export const settings: readonly Setting[] = [
   {
     name: 'TOKEN_SIGNING_KEY',
     description:
-      'Secret for access tokens and cursors, ≥ 32 bytes (base64 or text); required in production',
+      'Secret from which the access-token, refresh-token and cursor keys are derived, ≥ 32 bytes; required in production',
     default: 'generated into `$DATA_DIR/secrets.json`',
   },
   { name: 'ACCESS_TOKEN_TTL_SECONDS', description: 'Access token lifetime', default: '600' },

@@ -1,4 +1,4 @@
-import type { preHandlerAsyncHookHandler } from 'fastify';
+import type { onRequestAsyncHookHandler } from 'fastify';
 import { accessTokenIssuer } from './auth/access-tokens.ts';
 import { authenticator } from './auth/authenticate.ts';
 import { refreshTokenSecrets } from './auth/refresh-tokens.ts';
@@ -17,7 +17,7 @@ export interface AppDeps {
   readonly db: Db;
   readonly sessions: SessionDeps;
   readonly cursors: CursorCodec;
-  readonly authenticate: preHandlerAsyncHookHandler;
+  readonly authenticate: onRequestAsyncHookHandler;
 }
 
 export function createDeps(config: Config, db: Db, keys: Keys): AppDeps {

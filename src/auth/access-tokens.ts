@@ -7,7 +7,7 @@ export const TOKEN_AUDIENCE = 'tasklane-api';
 export interface AccessTokenClaims {
   readonly userId: string;
   readonly sessionId: string;
-  /** Identifies this token; equal to the refresh token it was issued with. */
+  /** Identifies this token: the id of the refresh-token row it was issued with. */
   readonly tokenId: string;
   /** Seconds since the epoch. */
   readonly issuedAt: number;

@@ -13,7 +13,11 @@ function unauthenticated(detail: string, tokenPresented: boolean): AppError {
   return new AppError('unauthenticated', detail, { headers: { 'www-authenticate': challenge } });
 }
 
-/** The preHandler every protected route declares: a valid access token or 401. */
+/**
+ * The onRequest hook every protected route declares: a valid access token or 401.
+ * It runs before the body is read or validated, so an anonymous caller learns
+ * nothing about the route's schema and costs no parsing.
+ */
 export function authenticator(tokens: AccessTokenIssuer) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization;

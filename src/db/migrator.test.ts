@@ -235,6 +235,22 @@ describe('migrate', { timeout: 60_000 }, () => {
     assert.equal(await tableExists(database, 'steps_name_lower_idx'), false);
   });
 
+  test("a migration's SET does not outlive the run on the pooled connection", async () => {
+    const database = await emptyDatabase();
+    const dir = await migrationsDir({ '0001_first.sql': `SET lock_timeout = '5s';\n${FIRST}` });
+    await migrate(database.db, dir);
+    // The pool's connections, including the one the migrator used, are back to defaults.
+    const settings = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        sql<{ lock_timeout: string }>`SHOW lock_timeout`.execute(database.db),
+      ),
+    );
+    assert.deepEqual(
+      settings.map((result) => result.rows[0]?.lock_timeout),
+      ['0', '0', '0'],
+    );
+  });
+
   test('5 nodes migrating one empty database at once: all succeed, each migration runs exactly once', async () => {
     const testDb = await createTestDatabase({ migrated: false });
     const pools = Array.from({ length: 5 }, () => openDatabase(testDb.url, 2));

@@ -125,6 +125,9 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
       }
       return done;
     } finally {
+      // A migration's plain SET (lock_timeout, statement_timeout) outlives its
+      // transaction; the connection goes back to the app's pool, so undo them.
+      await sql`RESET ALL`.execute(conn);
       await sql`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn);
     }
   });

@@ -143,6 +143,15 @@ describe('traceparent', () => {
     assert.notEqual(spanA, spanB);
   });
 
+  test('a later version is read by its first four fields, extra fields ignored', async () => {
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { traceparent: `01-${traceId}-${parentId}-01-future-stuff` },
+    });
+    assert.equal(TRACEPARENT.exec(String(response.headers.traceparent))?.[1], traceId);
+  });
+
   const invalid: [string, string][] = [
     ['an all-zero trace id', `00-${'0'.repeat(32)}-${parentId}-01`],
     ['an all-zero parent id', `00-${traceId}-${'0'.repeat(16)}-01`],
@@ -150,6 +159,7 @@ describe('traceparent', () => {
     ['uppercase hex', `00-${traceId.toUpperCase()}-${parentId}-01`],
     ['a short trace id', `00-${traceId.slice(1)}-${parentId}-01`],
     ['garbage', 'not-a-traceparent'],
+    ['version 00 followed by extra fields', `00-${traceId}-${parentId}-01-extra`],
   ];
   for (const [why, header] of invalid) {
     test(`a traceparent with ${why} starts a new trace`, async () => {
@@ -253,6 +263,16 @@ describe('query and path parameters', () => {
     });
   }
 
+  test('a route without query parameters refuses any, naming it', async () => {
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/v1/me?verbose=1',
+      headers: user.auth,
+    });
+    const problem = assertProblem(response, 422, 'validation_failed');
+    assert.deepEqual(fieldsOf(problem, 'parameter'), ['verbose']);
+  });
+
   test('a query parameter holding a NUL character answers 422 naming it', async () => {
     const response = await t.app.inject({
       method: 'GET',
@@ -299,6 +319,37 @@ describe('routing', () => {
       assert.deepEqual(allow, allowed);
     });
   }
+});
+
+describe('authentication comes first', () => {
+  test('an invalid body without a token answers 401, not 422: the schema is not revealed', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/teams',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 42, extra: true }),
+    });
+    assertProblem(response, 401, 'unauthenticated');
+  });
+
+  test('every 401 carries a WWW-Authenticate challenge, a failed login included', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'nobody@example.com', password: 'not-a-password' },
+    });
+    assertProblem(response, 401, 'unauthenticated');
+    assert.match(String(response.headers['www-authenticate']), /^Bearer realm="tasklane"/);
+  });
+});
+
+describe('problem instance', () => {
+  test('is the path without its query, capped at 2048 characters', async () => {
+    const long = `/v1/${'x'.repeat(5000)}`;
+    const response = await t.app.inject({ method: 'GET', url: `${long}?q=secret` });
+    const problem = assertProblem(response, 404, 'not_found');
+    assert.equal(problem.instance, long.slice(0, 2048));
+  });
 });
 
 describe('unexpected errors', () => {

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldError, problemCatalogue, problemType } from './problems.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+const MAX_INSTANCE_LENGTH = 2048;
 
 /** Writes `error` as an RFC 9457 problem details response. */
 export function sendProblem(
@@ -15,7 +16,8 @@ export function sendProblem(
     status: error.status,
     code: error.code,
     detail: error.message,
-    instance: request.url.split('?', 1)[0],
+    // Capped: a refused URL can be ~100 KB, and echoing it whole helps nobody.
+    instance: request.url.split('?', 1)[0]?.slice(0, MAX_INSTANCE_LENGTH),
     request_id: request.id,
     ...(error.errors ? { errors: error.errors } : {}),
     ...error.extensions,
@@ -24,6 +26,8 @@ export function sendProblem(
   return reply
     .code(error.status)
     .headers({
+      // RFC 9110 §15.5.2: every 401 names the scheme that would be accepted.
+      ...(error.status === 401 ? { 'www-authenticate': 'Bearer realm="tasklane"' } : {}),
       ...error.headers,
       'content-type': PROBLEM_CONTENT_TYPE,
       'cache-control': 'no-store',

@@ -26,7 +26,9 @@ export function requestIdFor(raw: IncomingMessage): string {
   return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+// Version 00 is exactly four fields; a later version may append more, and its first
+// four are read the same way (W3C Trace Context §3.2.4). Version ff is invalid.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const ALL_ZERO = /^0+$/;
 
 /**
@@ -36,8 +38,12 @@ const ALL_ZERO = /^0+$/;
 export function traceContextFor(header: string | string[] | undefined): TraceContext {
   const match = typeof header === 'string' ? TRACEPARENT.exec(header.trim()) : null;
   const spanId = randomBytes(8).toString('hex');
-  if (match && !ALL_ZERO.test(match[1]!) && !ALL_ZERO.test(match[2]!)) {
-    return { traceId: match[1]!, spanId, parentSpanId: match[2]!, flags: match[3]! };
+  if (match) {
+    const [, version, traceId, parentId, flags, rest] = match as unknown as string[];
+    const validVersion = version === '00' ? rest === undefined : version !== 'ff';
+    if (validVersion && !ALL_ZERO.test(traceId!) && !ALL_ZERO.test(parentId!)) {
+      return { traceId: traceId!, spanId, parentSpanId: parentId!, flags: flags! };
+    }
   }
   return { traceId: randomBytes(16).toString('hex'), spanId, parentSpanId: undefined, flags: '00' };
 }

@@ -123,13 +123,13 @@ before(async () => {
   const querySecret = canary('query');
   secrets.set('query string value', querySecret);
   await send(
-    'one team, with a query string',
+    'one team, with an unknown query parameter (refused, still logged without it)',
     {
       method: 'GET',
       url: `/v1/teams/${team.id}?note=${querySecret}`,
       headers: bearer(login.access_token),
     },
-    { status: 200, route: '/v1/teams/:team_id', userId },
+    { status: 422, route: '/v1/teams/:team_id', userId },
   );
 
   const cursor = canary('cursor');

@@ -69,7 +69,7 @@ export function accountRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/v1/auth/logout',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['auth'],
           summary: "Revoke the session's refresh tokens",
@@ -88,7 +88,7 @@ export function accountRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/v1/me',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['auth'],
           summary: 'The authenticated user',
@@ -102,7 +102,7 @@ export function accountRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/v1/me/password',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['auth'],
           summary: 'Change your password; every session ends and a new one starts',

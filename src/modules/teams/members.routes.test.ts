@@ -293,6 +293,37 @@ describe('GET /v1/teams/:id/members', () => {
   });
 });
 
+describe('GET /v1/teams/:id/members/:user_id', () => {
+  const getMember = (actor: TestUser, teamId: string, userId: string) =>
+    t.app.inject({
+      method: 'GET',
+      url: `/v1/teams/${teamId}/members/${userId}`,
+      headers: actor.auth,
+    });
+
+  test('any member, a viewer included, reads one member: the URL a POST answers in Location', async () => {
+    const { team, owner, viewer, member } = await teamWithRoles();
+    const response = await getMember(viewer, team.id, member.id);
+    assert.equal(response.statusCode, 200);
+    assert.equal(body(response).user_id, member.id);
+    assert.equal(body(response).role, 'member');
+    const added = await createUser(t.app);
+    const post = await postMember(owner, team.id, { email: added.email });
+    const followed = await t.app.inject({
+      method: 'GET',
+      url: String(post.headers.location),
+      headers: owner.auth,
+    });
+    assert.equal(body(followed).user_id, added.id);
+  });
+
+  test('a non-member gets 404, and so does a user who is not in the team', async () => {
+    const { team, owner, outsider } = await teamWithRoles();
+    assertProblem(await getMember(outsider, team.id, owner.id), 404, 'not_found');
+    assertProblem(await getMember(owner, team.id, outsider.id), 404, 'not_found');
+  });
+});
+
 describe('POST /v1/teams/:id/members', () => {
   for (const role of ['admin', 'member', 'viewer'] as const) {
     test(`an admin adds someone as ${role}: 201 with Location and the member`, async () => {

@@ -5,7 +5,13 @@ import type { AppDeps } from '../../deps.ts';
 import { problems } from '../../http/openapi-responses.ts';
 import { PageQuery, pageOf, sendPage } from '../../http/pagination.ts';
 import { NoContent } from '../../http/schema-types.ts';
-import { addMember, changeMemberRole, listTeamMembers, removeMember } from './members.service.ts';
+import {
+  addMember,
+  changeMemberRole,
+  getTeamMember,
+  listTeamMembers,
+  removeMember,
+} from './members.service.ts';
 import {
   AddMemberBody,
   MemberParams,
@@ -26,7 +32,7 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/v1/teams/:team_id/members',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['teams'],
           summary: 'Members of a team, in the order they joined',
@@ -51,7 +57,7 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/v1/teams/:team_id/members',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['teams'],
           summary: 'Add an existing account to the team by email (admin; owner to add an owner)',
@@ -74,10 +80,30 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       },
     );
 
+    app.get(
+      '/v1/teams/:team_id/members/:user_id',
+      {
+        onRequest: authenticate,
+        schema: {
+          tags: ['teams'],
+          summary: 'One member of a team',
+          security,
+          params: MemberParams,
+          response: { 200: MemberRef, ...problems(401, 404) },
+        },
+      },
+      async (request) => {
+        const { team_id, user_id } = request.params;
+        return presentMember(
+          await getTeamMember(db, principalOf(request).userId, team_id, user_id),
+        );
+      },
+    );
+
     app.patch(
       '/v1/teams/:team_id/members/:user_id',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['teams'],
           summary: "Change a member's role (admin; owner when the owner role is involved)",
@@ -104,7 +130,7 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.delete(
       '/v1/teams/:team_id/members/:user_id',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['teams'],
           summary: 'Remove a member, or leave the team with your own user id',

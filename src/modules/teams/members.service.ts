@@ -62,6 +62,18 @@ export async function listTeamMembers(
   return { members: items, nextCursor };
 }
 
+export async function getTeamMember(
+  db: Db,
+  actorId: string,
+  teamId: string,
+  memberId: string,
+): Promise<MemberRow> {
+  await authorizeTeam(db, actorId, teamId, 'member.list');
+  const member = await findMember(db, teamId, memberId);
+  if (!member) throw memberNotFound();
+  return member;
+}
+
 /** Adds an existing account, found by email, with a role. */
 export async function addMember(
   db: Db,

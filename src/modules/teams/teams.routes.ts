@@ -27,7 +27,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/v1/teams',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['teams'],
           summary: 'Create a team; you become its owner',
@@ -45,7 +45,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/v1/teams',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['teams'],
           summary: 'The teams you belong to, oldest first',
@@ -68,7 +68,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/v1/teams/:team_id',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['teams'],
           summary: 'One team, with a strong ETag',
@@ -87,7 +87,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.patch(
       '/v1/teams/:team_id',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['teams'],
           summary: 'Rename a team (admin) or change its plan (owner)',
@@ -114,7 +114,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
     app.delete(
       '/v1/teams/:team_id',
       {
-        preHandler: authenticate,
+        onRequest: authenticate,
         schema: {
           tags: ['teams'],
           summary: 'Delete a team and its memberships (owner)',
