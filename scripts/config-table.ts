@@ -7,17 +7,22 @@ import { settings } from '../src/config.ts';
 // A `|` inside a cell would end the cell early.
 const cell = (text: string) => text.replaceAll('|', '\\|');
 
-const header = ['Variable', 'What it does', 'Default'];
-const body = settings.map((setting) => [
-  `\`${setting.name}\``,
-  cell(setting.description),
-  cell(setting.default),
-]);
-const widths = header.map((_, column) =>
-  Math.max(...[header, ...body].map((row) => row[column]!.length)),
-);
-const separator = widths.map((width) => '-'.repeat(width));
-const line = (row: string[]) =>
-  `| ${row.map((text, column) => text.padEnd(widths[column]!)).join(' | ')} |`;
+/** The markdown table of every setting, as it stands in README.md. */
+export function configTable(): string {
+  const header = ['Variable', 'What it does', 'Default'];
+  const body = settings.map((setting) => [
+    `\`${setting.name}\``,
+    cell(setting.description),
+    cell(setting.default),
+  ]);
+  const widths = header.map((_, column) =>
+    Math.max(...[header, ...body].map((row) => row[column]!.length)),
+  );
+  const separator = widths.map((width) => '-'.repeat(width));
+  const line = (row: string[]) =>
+    `| ${row.map((text, column) => text.padEnd(widths[column]!)).join(' | ')} |`;
 
-process.stdout.write(`${[header, separator, ...body].map(line).join('\n')}\n`);
+  return [header, separator, ...body].map(line).join('\n');
+}
+
+if (import.meta.main) process.stdout.write(`${configTable()}\n`);
