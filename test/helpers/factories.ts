@@ -4,6 +4,9 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 
 export const PASSWORD = 'plum-tractor-oven-42';
 
+export const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function uniqueEmail(prefix = 'user'): string {
   return `${prefix}-${randomBytes(5).toString('hex')}@example.com`;
 }
@@ -111,4 +114,16 @@ export function assertProblem(
   assert.equal(typeof problem.detail, 'string');
   assert.equal(problem.request_id, response.headers['x-request-id']);
   return problem;
+}
+
+/** A team with one user in each role, and an outsider who belongs to none. */
+export async function createTeamWithRoles(app: FastifyInstance) {
+  const [owner, admin, member, viewer, outsider] = (await Promise.all(
+    Array.from({ length: 5 }, () => createUser(app)),
+  )) as [TestUser, TestUser, TestUser, TestUser, TestUser];
+  const team = await createTeam(app, owner);
+  await addMember(app, team, owner, admin, 'admin');
+  await addMember(app, team, owner, member, 'member');
+  await addMember(app, team, owner, viewer, 'viewer');
+  return { team, owner, admin, member, viewer, outsider };
 }

@@ -8,7 +8,9 @@ import {
   assertProblem,
   body,
   createTeam,
+  createTeamWithRoles,
   createUser,
+  RFC3339_MS,
   type TestTeam,
   type TestUser,
 } from '../../../test/helpers/factories.ts';
@@ -28,8 +30,6 @@ interface Member {
   role: Role;
   joined_at: string;
 }
-
-const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const listMembers = (user: TestUser, teamId: string, query = '') =>
   t.app.inject({
@@ -131,19 +131,6 @@ async function walkMembers(
 }
 
 /** A team with an owner and one more user in each other role, plus an outsider. */
-async function teamWithRoles() {
-  const owner = await createUser(t.app);
-  const admin = await createUser(t.app);
-  const member = await createUser(t.app);
-  const viewer = await createUser(t.app);
-  const outsider = await createUser(t.app);
-  const team = await createTeam(t.app, owner);
-  await addMember(t.app, team, owner, admin, 'admin');
-  await addMember(t.app, team, owner, member, 'member');
-  await addMember(t.app, team, owner, viewer, 'viewer');
-  return { team, owner, admin, member, viewer, outsider };
-}
-
 /** A team with exactly two owners. */
 async function teamWithTwoOwners() {
   const first = await createUser(t.app);
@@ -157,7 +144,7 @@ async function teamWithTwoOwners() {
 describe('GET /v1/teams/:id/members', () => {
   for (const role of ['owner', 'admin', 'member', 'viewer'] as const) {
     test(`as ${role}, a user sees every member with their role, in join order`, async () => {
-      const roles = await teamWithRoles();
+      const roles = await createTeamWithRoles(t.app);
       const response = await listMembers(roles[role], roles.team.id);
       assert.equal(response.statusCode, 200);
       const page = body<{ data: Member[]; next_cursor: string | null }>(response);
@@ -186,7 +173,7 @@ describe('GET /v1/teams/:id/members', () => {
   }
 
   test('a non-member gets the same 404 as for a team that does not exist', async () => {
-    const { team, outsider } = await teamWithRoles();
+    const { team, outsider } = await createTeamWithRoles(t.app);
     const hidden = assertProblem(await listMembers(outsider, team.id), 404, 'not_found');
     const missing = assertProblem(await listMembers(outsider, randomUUID()), 404, 'not_found');
     assert.equal(hidden.detail, missing.detail);
@@ -302,7 +289,7 @@ describe('GET /v1/teams/:id/members/:user_id', () => {
     });
 
   test('any member, a viewer included, reads one member: the URL a POST answers in Location', async () => {
-    const { team, owner, viewer, member } = await teamWithRoles();
+    const { team, owner, viewer, member } = await createTeamWithRoles(t.app);
     const response = await getMember(viewer, team.id, member.id);
     assert.equal(response.statusCode, 200);
     assert.equal(body(response).user_id, member.id);
@@ -318,7 +305,7 @@ describe('GET /v1/teams/:id/members/:user_id', () => {
   });
 
   test('a non-member gets 404, and so does a user who is not in the team', async () => {
-    const { team, owner, outsider } = await teamWithRoles();
+    const { team, owner, outsider } = await createTeamWithRoles(t.app);
     assertProblem(await getMember(outsider, team.id, owner.id), 404, 'not_found');
     assertProblem(await getMember(owner, team.id, outsider.id), 404, 'not_found');
   });
@@ -327,7 +314,7 @@ describe('GET /v1/teams/:id/members/:user_id', () => {
 describe('POST /v1/teams/:id/members', () => {
   for (const role of ['admin', 'member', 'viewer'] as const) {
     test(`an admin adds someone as ${role}: 201 with Location and the member`, async () => {
-      const { team, admin } = await teamWithRoles();
+      const { team, admin } = await createTeamWithRoles(t.app);
       const newcomer = await createUser(t.app, { name: 'Newcomer' });
       const response = await postMember(admin, team.id, { email: newcomer.email, role });
       assert.equal(response.statusCode, 201);
@@ -354,7 +341,7 @@ describe('POST /v1/teams/:id/members', () => {
   });
 
   test('adding an owner takes an owner: an admin gets 403, the owner 201', async () => {
-    const { team, owner, admin } = await teamWithRoles();
+    const { team, owner, admin } = await createTeamWithRoles(t.app);
     const newcomer = await createUser(t.app);
     assertProblem(
       await postMember(admin, team.id, { email: newcomer.email, role: 'owner' }),
@@ -414,7 +401,7 @@ describe('POST /v1/teams/:id/members', () => {
   }
 
   test('adding someone already in the team answers 409 conflict and keeps their role', async () => {
-    const { team, owner, viewer } = await teamWithRoles();
+    const { team, owner, viewer } = await createTeamWithRoles(t.app);
     const response = await postMember(owner, team.id, { email: viewer.email, role: 'admin' });
     assertProblem(response, 409, 'conflict');
     assert.equal(await storedRole(team.id, viewer.id), 'viewer');
@@ -424,7 +411,7 @@ describe('POST /v1/teams/:id/members', () => {
 
   for (const role of ['member', 'viewer'] as const) {
     test(`a ${role} may not add anyone: 403`, async () => {
-      const roles = await teamWithRoles();
+      const roles = await createTeamWithRoles(t.app);
       const newcomer = await createUser(t.app);
       const response = await postMember(roles[role], roles.team.id, { email: newcomer.email });
       assertProblem(response, 403, 'forbidden');
@@ -433,7 +420,7 @@ describe('POST /v1/teams/:id/members', () => {
   }
 
   test('a non-member gets 404 and adds nobody', async () => {
-    const { team, outsider } = await teamWithRoles();
+    const { team, outsider } = await createTeamWithRoles(t.app);
     const newcomer = await createUser(t.app);
     assertProblem(await postMember(outsider, team.id, { email: newcomer.email }), 404, 'not_found');
     assertProblem(await postMember(outsider, team.id, { email: outsider.email }), 404, 'not_found');
@@ -444,7 +431,7 @@ describe('POST /v1/teams/:id/members', () => {
 
 describe('PATCH /v1/teams/:id/members/:user_id', () => {
   test('an admin moves a member between member, viewer and admin', async () => {
-    const { team, admin, member } = await teamWithRoles();
+    const { team, admin, member } = await createTeamWithRoles(t.app);
     for (const role of ['viewer', 'admin', 'member'] as const) {
       const response = await patchRole(admin, team.id, member.id, role);
       assert.equal(response.statusCode, 200, response.body);
@@ -455,7 +442,7 @@ describe('PATCH /v1/teams/:id/members/:user_id', () => {
   });
 
   test('promoting to owner takes an owner: an admin gets 403, the owner 200', async () => {
-    const { team, owner, admin, member } = await teamWithRoles();
+    const { team, owner, admin, member } = await createTeamWithRoles(t.app);
     assertProblem(await patchRole(admin, team.id, member.id, 'owner'), 403, 'forbidden');
     assertProblem(await patchRole(admin, team.id, admin.id, 'owner'), 403, 'forbidden');
     assert.deepEqual(await storedOwners(team.id), [owner.id]);
@@ -476,7 +463,7 @@ describe('PATCH /v1/teams/:id/members/:user_id', () => {
   });
 
   test('the last owner cannot step down (409), but can once another owner exists', async () => {
-    const { team, owner, admin } = await teamWithRoles();
+    const { team, owner, admin } = await createTeamWithRoles(t.app);
     const refused = await patchRole(owner, team.id, owner.id, 'admin');
     assertProblem(refused, 409, 'conflict');
     assert.deepEqual(await storedOwners(team.id), [owner.id]);
@@ -495,14 +482,14 @@ describe('PATCH /v1/teams/:id/members/:user_id', () => {
   });
 
   test('a user who is not in the team answers 404 as a member, whoever asks', async () => {
-    const { team, owner, outsider } = await teamWithRoles();
+    const { team, owner, outsider } = await createTeamWithRoles(t.app);
     assertProblem(await patchRole(owner, team.id, outsider.id, 'viewer'), 404, 'not_found');
     assertProblem(await patchRole(owner, team.id, randomUUID(), 'viewer'), 404, 'not_found');
     assert.equal(await storedRole(team.id, outsider.id), undefined);
   });
 
   test('a member cannot raise their own role: 403', async () => {
-    const { team, member, viewer } = await teamWithRoles();
+    const { team, member, viewer } = await createTeamWithRoles(t.app);
     assertProblem(await patchRole(member, team.id, member.id, 'admin'), 403, 'forbidden');
     assertProblem(await patchRole(viewer, team.id, viewer.id, 'member'), 403, 'forbidden');
     assert.equal(await storedRole(team.id, member.id), 'member');
@@ -510,7 +497,7 @@ describe('PATCH /v1/teams/:id/members/:user_id', () => {
   });
 
   test('an unknown role answers 422 on /role', async () => {
-    const { team, owner, member } = await teamWithRoles();
+    const { team, owner, member } = await createTeamWithRoles(t.app);
     const problem = assertProblem(
       await patchRole(owner, team.id, member.id, 'boss'),
       422,
@@ -523,7 +510,7 @@ describe('PATCH /v1/teams/:id/members/:user_id', () => {
 
 describe('DELETE /v1/teams/:id/members/:user_id', () => {
   test('an admin removes a member: 204, and the member loses access to the team', async () => {
-    const { team, admin, member } = await teamWithRoles();
+    const { team, admin, member } = await createTeamWithRoles(t.app);
     assert.equal((await getTeam(member, team.id)).statusCode, 200);
     const response = await removeMember(admin, team.id, member.id);
     assert.equal(response.statusCode, 204);
@@ -535,7 +522,7 @@ describe('DELETE /v1/teams/:id/members/:user_id', () => {
 
   for (const role of ['admin', 'member', 'viewer'] as const) {
     test(`as ${role}, a user may leave: 204, and loses access`, async () => {
-      const roles = await teamWithRoles();
+      const roles = await createTeamWithRoles(t.app);
       const user = roles[role];
       assert.equal((await removeMember(user, roles.team.id, user.id)).statusCode, 204);
       assert.equal(await storedRole(roles.team.id, user.id), undefined);
@@ -544,7 +531,7 @@ describe('DELETE /v1/teams/:id/members/:user_id', () => {
   }
 
   test('a viewer or member cannot remove someone else: 403', async () => {
-    const { team, member, viewer, admin } = await teamWithRoles();
+    const { team, member, viewer, admin } = await createTeamWithRoles(t.app);
     assertProblem(await removeMember(viewer, team.id, member.id), 403, 'forbidden');
     assertProblem(await removeMember(member, team.id, viewer.id), 403, 'forbidden');
     assertProblem(await removeMember(member, team.id, admin.id), 403, 'forbidden');
@@ -566,7 +553,7 @@ describe('DELETE /v1/teams/:id/members/:user_id', () => {
   });
 
   test('the last owner cannot leave (409), and can after making someone else owner', async () => {
-    const { team, owner, admin } = await teamWithRoles();
+    const { team, owner, admin } = await createTeamWithRoles(t.app);
     assertProblem(await removeMember(owner, team.id, owner.id), 409, 'conflict');
     assert.equal(await storedRole(team.id, owner.id), 'owner');
 
@@ -577,7 +564,7 @@ describe('DELETE /v1/teams/:id/members/:user_id', () => {
   });
 
   test('someone not in the team answers 404', async () => {
-    const { team, owner, outsider } = await teamWithRoles();
+    const { team, owner, outsider } = await createTeamWithRoles(t.app);
     assertProblem(await removeMember(owner, team.id, outsider.id), 404, 'not_found');
     assertProblem(await removeMember(outsider, team.id, owner.id), 404, 'not_found');
     assert.equal(await memberCount(team.id), 4);

@@ -8,9 +8,12 @@ import {
   assertProblem,
   body,
   createTeam,
+  createTeamWithRoles,
   createUser,
+  RFC3339_MS,
   type TestTeam,
   type TestUser,
+  UUID_V7,
 } from '../../../test/helpers/factories.ts';
 import { raceOnRow } from '../../../test/helpers/race.ts';
 
@@ -19,9 +22,6 @@ before(async () => {
   t = await startTestApp();
 });
 after(() => t.close());
-
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const getTeam = (user: TestUser, teamId: string, headers: Record<string, string> = {}) =>
   t.app.inject({
@@ -74,19 +74,6 @@ function nextLink(response: LightMyRequestResponse): string | undefined {
 }
 
 /** A team with `owner` and one more user in each other role. */
-async function teamWithRoles() {
-  const owner = await createUser(t.app);
-  const admin = await createUser(t.app);
-  const member = await createUser(t.app);
-  const viewer = await createUser(t.app);
-  const outsider = await createUser(t.app);
-  const team = await createTeam(t.app, owner);
-  await addMember(t.app, team, owner, admin, 'admin');
-  await addMember(t.app, team, owner, member, 'member');
-  await addMember(t.app, team, owner, viewer, 'viewer');
-  return { team, owner, admin, member, viewer, outsider };
-}
-
 describe('POST /v1/teams', () => {
   test('answers 201 with Location and the new team, and makes the creator its owner', async () => {
     const user = await createUser(t.app);
@@ -356,7 +343,7 @@ describe('GET /v1/teams', () => {
 describe('GET /v1/teams/:id', () => {
   for (const role of ['owner', 'admin', 'member', 'viewer'] as const) {
     test(`as ${role}, a user gets 200 with the team and a strong ETag "v<version>"`, async () => {
-      const roles = await teamWithRoles();
+      const roles = await createTeamWithRoles(t.app);
       const response = await getTeam(roles[role], roles.team.id);
       assert.equal(response.statusCode, 200);
       const team = body(response);
@@ -406,7 +393,7 @@ describe('GET /v1/teams/:id', () => {
 
 describe('PATCH /v1/teams/:id', () => {
   test('an admin may rename: version increments, updated_at moves and the ETag changes', async () => {
-    const { team, admin } = await teamWithRoles();
+    const { team, admin } = await createTeamWithRoles(t.app);
     const before = body(await getTeam(admin, team.id));
     const response = await patchTeam(admin, team.id, { name: 'Renamed' });
     assert.equal(response.statusCode, 200);
@@ -423,7 +410,7 @@ describe('PATCH /v1/teams/:id', () => {
   });
 
   test('a patch that changes nothing keeps version, updated_at and ETag', async () => {
-    const { team, owner } = await teamWithRoles();
+    const { team, owner } = await createTeamWithRoles(t.app);
     const before = body(await getTeam(owner, team.id));
     const response = await patchTeam(owner, team.id, { name: before.name, plan: before.plan });
     assert.equal(response.statusCode, 200);
@@ -434,7 +421,7 @@ describe('PATCH /v1/teams/:id', () => {
 
   for (const role of ['member', 'viewer'] as const) {
     test(`a ${role} may not rename: 403 forbidden and nothing changes`, async () => {
-      const roles = await teamWithRoles();
+      const roles = await createTeamWithRoles(t.app);
       const response = await patchTeam(roles[role], roles.team.id, { name: 'Nope' });
       assertProblem(response, 403, 'forbidden');
       const row = await teamRow(roles.team.id);
@@ -444,14 +431,14 @@ describe('PATCH /v1/teams/:id', () => {
   }
 
   test('a non-member gets 404, the same as for a team that does not exist', async () => {
-    const { team, outsider } = await teamWithRoles();
+    const { team, outsider } = await createTeamWithRoles(t.app);
     assertProblem(await patchTeam(outsider, team.id, { name: 'Nope' }), 404, 'not_found');
     assertProblem(await patchTeam(outsider, randomUUID(), { name: 'Nope' }), 404, 'not_found');
     assert.equal((await teamRow(team.id))?.name, team.name);
   });
 
   test('changing the plan takes an owner: an admin gets 403, the owner 200', async () => {
-    const { team, owner, admin } = await teamWithRoles();
+    const { team, owner, admin } = await createTeamWithRoles(t.app);
     assertProblem(await patchTeam(admin, team.id, { plan: 'pro' }), 403, 'forbidden');
     assert.equal((await teamRow(team.id))?.plan, 'free');
 
@@ -462,7 +449,7 @@ describe('PATCH /v1/teams/:id', () => {
   });
 
   test('an admin renaming while also changing the plan gets 403 and the name stays', async () => {
-    const { team, admin } = await teamWithRoles();
+    const { team, admin } = await createTeamWithRoles(t.app);
     const response = await patchTeam(admin, team.id, { name: 'Sneaky', plan: 'pro' });
     assertProblem(response, 403, 'forbidden');
     const row = await teamRow(team.id);
@@ -590,7 +577,7 @@ describe('PATCH /v1/teams/:id', () => {
 
 describe('DELETE /v1/teams/:id', () => {
   test('the owner deletes: 204, then the team answers 404 and its memberships are gone', async () => {
-    const { team, owner, member } = await teamWithRoles();
+    const { team, owner, member } = await createTeamWithRoles(t.app);
     const response = await deleteTeam(owner, team.id);
     assert.equal(response.statusCode, 204);
     assert.equal(response.body, '');
@@ -604,7 +591,7 @@ describe('DELETE /v1/teams/:id', () => {
 
   for (const role of ['admin', 'member', 'viewer'] as const) {
     test(`as ${role}, a user may not delete: 403 and the team stays`, async () => {
-      const roles = await teamWithRoles();
+      const roles = await createTeamWithRoles(t.app);
       assertProblem(await deleteTeam(roles[role], roles.team.id), 403, 'forbidden');
       assert.ok(await teamRow(roles.team.id));
       assert.equal((await membershipsOf(roles.team.id)).length, 4);
@@ -612,7 +599,7 @@ describe('DELETE /v1/teams/:id', () => {
   }
 
   test('a non-member gets 404 and the team stays', async () => {
-    const { team, outsider } = await teamWithRoles();
+    const { team, outsider } = await createTeamWithRoles(t.app);
     assertProblem(await deleteTeam(outsider, team.id), 404, 'not_found');
     assert.ok(await teamRow(team.id));
   });
