@@ -7,6 +7,8 @@ import {
   body,
   createUser,
   PASSWORD,
+  RFC3339_MS,
+  UUID_V7,
   uniqueEmail,
 } from '../../../test/helpers/factories.ts';
 
@@ -35,10 +37,7 @@ describe('signup', () => {
     const result = body(response);
     assert.equal(result.user.email, email);
     assert.equal(result.user.name, 'Ada Lovelace');
-    assert.match(
-      result.user.id,
-      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
-    );
+    assert.match(result.user.id, UUID_V7);
     assert.match(result.user.created_at, RFC3339_MS);
     assert.equal(result.token_type, 'Bearer');
     assert.equal(result.expires_in, 600);
