@@ -54,6 +54,90 @@ export interface TeamMembersTable {
   joined_at: Timestamp;
 }
 
+export type ProjectRole = 'admin' | 'member' | 'viewer';
+export type Visibility = 'team' | 'private';
+export type TaskStatus = 'todo' | 'in_progress' | 'in_review' | 'done' | 'canceled';
+export type TaskPriority = 'none' | 'low' | 'medium' | 'high' | 'urgent';
+
+export interface ProjectsTable {
+  id: string;
+  team_id: string;
+  name: string;
+  key: string;
+  description: Generated<string>;
+  visibility: Generated<Visibility>;
+  last_task_number: Generated<number>;
+  archived_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  version: Generated<number>;
+}
+
+export interface ProjectMembersTable {
+  project_id: string;
+  user_id: string;
+  role: ProjectRole;
+  joined_at: Timestamp;
+}
+
+export interface TasksTable {
+  id: string;
+  project_id: string;
+  number: number;
+  title: string;
+  description: Generated<string>;
+  status: Generated<TaskStatus>;
+  priority: Generated<TaskPriority>;
+  /** Generated from priority: urgent 4 … none 0. */
+  priority_rank: ColumnType<number, never, never>;
+  assignee_id: string | null;
+  /** 'YYYY-MM-DD' (db/database.ts keeps DATE as text). */
+  due_date: string | null;
+  labels: Generated<string[]>;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+  version: Generated<number>;
+  /** Generated tsvector; only ever used in WHERE clauses. */
+  search: ColumnType<string, never, never>;
+}
+
+export interface CommentsTable {
+  id: string;
+  task_id: string;
+  author_id: string | null;
+  body: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+  version: Generated<number>;
+}
+
+export interface EventsTable {
+  id: string;
+  team_id: string;
+  project_id: string | null;
+  type: string;
+  actor_id: string | null;
+  subject_id: string;
+  data: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  principal_id: string;
+  key: string;
+  method: string;
+  path: string;
+  request_hash: Buffer;
+  response_status: number | null;
+  response_headers: ColumnType<Record<string, string> | null, string | null, string | null>;
+  response_body: string | null;
+  created_at: Timestamp;
+  expires_at: Date;
+}
+
 export interface SchemaMigrationsTable {
   version: string;
   name: string;
@@ -67,9 +151,19 @@ export interface DB {
   refresh_tokens: RefreshTokensTable;
   teams: TeamsTable;
   team_members: TeamMembersTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  tasks: TasksTable;
+  comments: CommentsTable;
+  events: EventsTable;
+  idempotency_keys: IdempotencyKeysTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type Team = Selectable<TeamsTable>;
+export type Project = Selectable<ProjectsTable>;
+export type Task = Selectable<TasksTable>;
+export type Comment = Selectable<CommentsTable>;
+export type Event = Selectable<EventsTable>;

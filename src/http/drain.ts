@@ -17,7 +17,7 @@ export function registerDrain(app: FastifyInstance): void {
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
   });
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async () => {
     if (!draining) return;
     throw new AppError('service_unavailable', 'the server is shutting down; retry the request', {
       headers: { 'retry-after': '1' },
