@@ -9,6 +9,7 @@ import type { Migration } from './db/migrator.ts';
 import { createDeps } from './deps.ts';
 import { registerDrain } from './http/drain.ts';
 import { answerFrameworkError, registerErrorHandling } from './http/error-handling.ts';
+import { registerIdempotency } from './http/idempotency.ts';
 import { registerNulGuard } from './http/nul-guard.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { ProblemSchema } from './http/openapi-responses.ts';
@@ -17,6 +18,10 @@ import { registerRequestContext, requestIdFor } from './http/request-context.ts'
 import { registerStrictQuery } from './http/strict-query.ts';
 import { accountRoutes } from './modules/accounts/accounts.routes.ts';
 import { UserSchema } from './modules/accounts/accounts.schemas.ts';
+import { commentRoutes } from './modules/comments/comments.routes.ts';
+import { eventRoutes } from './modules/events/events.routes.ts';
+import { projectRoutes } from './modules/projects/projects.routes.ts';
+import { taskRoutes } from './modules/tasks/tasks.routes.ts';
 import { memberRoutes } from './modules/teams/members.routes.ts';
 import { teamRoutes } from './modules/teams/teams.routes.ts';
 import { registerHealth } from './observability/health.ts';
@@ -102,8 +107,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProblemPages(app);
 
   const deps = createDeps(config, db, options.keys);
+  // Before the routes, so its hooks wrap every one of them.
+  registerIdempotency(app, deps);
   await app.register(accountRoutes(deps));
   await app.register(teamRoutes(deps));
   await app.register(memberRoutes(deps));
+  await app.register(projectRoutes(deps));
+  await app.register(taskRoutes(deps));
+  await app.register(commentRoutes(deps));
+  await app.register(eventRoutes(deps));
   return app;
 }

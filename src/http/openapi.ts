@@ -47,6 +47,10 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       tags: [
         { name: 'auth', description: 'Accounts and sessions' },
         { name: 'teams', description: 'Teams and their members' },
+        { name: 'projects', description: 'Projects of a team, and members of private projects' },
+        { name: 'tasks', description: 'Tasks in projects: lists, search, trash' },
+        { name: 'comments', description: 'Comments on tasks' },
+        { name: 'events', description: 'The team audit trail' },
         { name: 'meta', description: 'Health, documentation and problem types' },
       ],
     },
