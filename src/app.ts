@@ -21,7 +21,9 @@ import { UserSchema } from './modules/accounts/accounts.schemas.ts';
 import { commentRoutes } from './modules/comments/comments.routes.ts';
 import { eventRoutes } from './modules/events/events.routes.ts';
 import { projectRoutes } from './modules/projects/projects.routes.ts';
+import { taskListRoutes } from './modules/tasks/task-lists.routes.ts';
 import { taskRoutes } from './modules/tasks/tasks.routes.ts';
+import { TaskSchema } from './modules/tasks/tasks.schemas.ts';
 import { memberRoutes } from './modules/teams/members.routes.ts';
 import { teamRoutes } from './modules/teams/teams.routes.ts';
 import { registerHealth } from './observability/health.ts';
@@ -96,6 +98,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   app.addSchema(ProblemSchema);
   app.addSchema(UserSchema);
+  // Shared by the task and task-list routes (two plugins), so registered once here.
+  app.addSchema(TaskSchema);
 
   registerRequestContext(app);
   registerDrain(app);
@@ -114,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(memberRoutes(deps));
   await app.register(projectRoutes(deps));
   await app.register(taskRoutes(deps));
+  await app.register(taskListRoutes(deps));
   await app.register(commentRoutes(deps));
   await app.register(eventRoutes(deps));
   return app;
