@@ -53,7 +53,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendProblem(
       request,
       reply,
-      new AppError('not_found', `no route for ${request.method} ${path}`),
+      // The path is cut short: a refused URL can be huge, and the detail is for humans.
+      new AppError('not_found', `no route for ${request.method} ${path.slice(0, 200)}`),
     );
   });
 }

@@ -349,6 +349,7 @@ describe('problem instance', () => {
     const response = await t.app.inject({ method: 'GET', url: `${long}?q=secret` });
     const problem = assertProblem(response, 404, 'not_found');
     assert.equal(problem.instance, long.slice(0, 2048));
+    assert.ok(problem.detail.length < 300, 'the detail does not echo the whole path');
   });
 });
 
