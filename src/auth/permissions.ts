@@ -11,6 +11,7 @@ const minimumRole = {
   'team.update': 'admin',
   'team.change_plan': 'owner',
   'team.delete': 'owner',
+  'project.create': 'admin',
   'member.list': 'viewer',
   'member.manage': 'admin',
   /** Granting, changing or taking away the owner role. */

@@ -12,7 +12,7 @@ import type { Db } from '../../src/db/database.ts';
  */
 export async function raceOnRow<T>(
   db: Db,
-  row: { table: 'teams'; id: string },
+  row: { table: 'teams' | 'projects' | 'tasks' | 'comments'; id: string },
   requests: readonly (() => Promise<T>)[],
   maxWaitMs = 2_000,
 ): Promise<T[]> {
