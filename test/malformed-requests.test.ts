@@ -54,12 +54,16 @@ function pathFrom(pattern: string, garbage = true): fc.Arbitrary<string> {
 
 /** A plausible value for one body field of the route's schema, or any JSON at all. */
 function fieldValue(schema: Record<string, any>): fc.Arbitrary<unknown> {
-  const literals = [...(schema.enum ?? []), ...(schema.anyOf ?? []).map((s: any) => s.const)];
+  // A union without constants (a nullable string) has no literals to draw from.
+  const literals = [
+    ...(schema.enum ?? []),
+    ...(schema.anyOf ?? []).map((s: any) => s.const),
+  ].filter((value) => value !== undefined);
   const plausible =
     schema.format === 'email'
       ? fc.emailAddress()
       : literals.length > 0
-        ? fc.constantFrom(...literals.filter((value) => value !== undefined))
+        ? fc.constantFrom(...literals)
         : schema.type === 'string'
           ? fc.oneof(
               fc.string({ unit: 'binary', maxLength: (schema.maxLength ?? 100) + 2 }),

@@ -23,7 +23,8 @@ export type EventType =
   | 'task.restored'
   | 'comment.created'
   | 'comment.updated'
-  | 'comment.deleted';
+  | 'comment.deleted'
+  | 'comment.restored';
 
 /** An update's changed fields, each with its value before and after. */
 export type FieldChanges = Record<string, { before: unknown; after: unknown }>;

@@ -292,6 +292,16 @@ describe('query and path parameters', () => {
     const problem = assertProblem(response, 422, 'validation_failed');
     assert.deepEqual(fieldsOf(problem, 'parameter'), ['team_id']);
   });
+
+  test('a urn:uuid: id answers 422, not a database 500', async () => {
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `/v1/teams/urn:uuid:${randomUUID()}`,
+      headers: user.auth,
+    });
+    const problem = assertProblem(response, 422, 'validation_failed');
+    assert.deepEqual(fieldsOf(problem, 'parameter'), ['team_id']);
+  });
 });
 
 describe('routing', () => {

@@ -60,12 +60,21 @@ function fieldDetail(error: AjvError): string {
 /** Turns Fastify's schema validation failure into a 422 naming each bad field. */
 export function validationProblem(error: FastifyError): AppError {
   const context = error.validationContext ?? 'body';
-  const errors: FieldError[] = (error.validation as AjvError[]).map((item) => {
+  const all: FieldError[] = (error.validation as AjvError[]).map((item) => {
     const path = fieldPath(item);
     const detail = fieldDetail(item);
     if (context === 'body') return { pointer: path, detail };
     const name = path.split('/')[1] ?? '';
     return context === 'headers' ? { header: name, detail } : { parameter: name, detail };
+  });
+  // One entry per field: a value can break two rules at once (a uuid's format and
+  // pattern), and the first says enough.
+  const seen = new Set<string>();
+  const errors = all.filter((item) => {
+    const field = `${item.pointer ?? ''}|${item.parameter ?? ''}|${item.header ?? ''}`;
+    if (seen.has(field)) return false;
+    seen.add(field);
+    return true;
   });
   const first = errors[0];
   const where = first?.pointer?.slice(1) || first?.parameter || first?.header || context;

@@ -1,7 +1,13 @@
 import { Type } from 'typebox';
 
 /** Shared field schemas, so every id and time reads the same in /openapi.json. */
-export const Uuid = (description: string) => Type.String({ format: 'uuid', description });
+// Ajv's `uuid` format also admits a `urn:uuid:` prefix, which PostgreSQL rejects
+// (a 500): the pattern pins the plain form.
+const UUID_PATTERN =
+  '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
+export const Uuid = (description: string) =>
+  Type.String({ format: 'uuid', pattern: UUID_PATTERN, description });
 
 export const Timestamp = (description: string) =>
   Type.String({ format: 'date-time', description: `${description} (RFC 3339, UTC, milliseconds)` });

@@ -43,8 +43,13 @@ export function taskKey(projectKey: string, number: number): string {
   return `${projectKey}-${number}`;
 }
 
-/** The API shape of a task row joined with its project's key. */
-export function presentTask(task: Task & { project_key: string }) {
+/**
+ * The API shape of a task row joined with its project's key. The generated
+ * columns (`search`, `priority_rank`) are not needed, so queries need not fetch them.
+ */
+export function presentTask(
+  task: Omit<Task, 'search' | 'priority_rank'> & { project_key: string },
+) {
   return {
     id: task.id,
     project_id: task.project_id,
@@ -63,3 +68,92 @@ export function presentTask(task: Task & { project_key: string }) {
     version: task.version,
   };
 }
+
+// ---- Bodies and parameters of the single-task routes (tasks.routes.ts) ----
+
+export const MAX_TITLE_LENGTH = 500;
+export const MAX_DESCRIPTION_LENGTH = 100_000;
+export const MAX_LABEL_LENGTH = 50;
+
+const Title = Type.String({
+  minLength: 1,
+  maxLength: MAX_TITLE_LENGTH,
+  description: 'Title, 1–500 characters; surrounding whitespace is trimmed',
+});
+const Description = Type.String({
+  maxLength: MAX_DESCRIPTION_LENGTH,
+  description: 'Markdown, up to 100 000 characters; empty when absent',
+});
+const AssigneeId = Type.Union([Uuid('A user who can see the project'), Type.Null()], {
+  description: 'Who works on it: a user who can see the project, or null for nobody',
+});
+const DueDate = Type.Union(
+  [
+    Type.String({
+      format: 'date',
+      // PostgreSQL has no year 0; refusing it here keeps it a 422, not a 500.
+      pattern: '^(?!0000)',
+      description: 'YYYY-MM-DD, year 0001 or later',
+    }),
+    Type.Null(),
+  ],
+  { description: 'Due date (YYYY-MM-DD), or null for none' },
+);
+const Label = Type.String({
+  minLength: 1,
+  maxLength: MAX_LABEL_LENGTH,
+  // No leading or trailing whitespace and no line breaks: " bug" and "bug" would look alike.
+  pattern: '^\\S(?:.*\\S)?$',
+  description: 'A label, 1–50 characters, no surrounding whitespace, compared exactly',
+});
+const Labels = Type.Array(Label, {
+  maxItems: MAX_LABELS,
+  uniqueItems: true,
+  description: `Up to ${MAX_LABELS} distinct labels, kept in the order sent`,
+});
+
+export const ProjectTasksParams = Type.Object({
+  project_id: Uuid('The project to create the task in'),
+});
+export const TaskParams = Type.Object({ task_id: Uuid('The task id') });
+
+export const CreateTaskBody = Type.Object(
+  {
+    title: Title,
+    description: Type.Optional(Description),
+    status: Type.Optional(TaskStatusSchema),
+    priority: Type.Optional(TaskPrioritySchema),
+    assignee_id: Type.Optional(AssigneeId),
+    due_date: Type.Optional(DueDate),
+    labels: Type.Optional(Labels),
+  },
+  { additionalProperties: false },
+);
+
+/** PUT: every mutable field, so a replacement never resets a field the client forgot. */
+export const ReplaceTaskBody = Type.Object(
+  {
+    title: Title,
+    description: Description,
+    status: TaskStatusSchema,
+    priority: TaskPrioritySchema,
+    assignee_id: AssigneeId,
+    due_date: DueDate,
+    labels: Labels,
+  },
+  { additionalProperties: false },
+);
+
+/** PATCH (JSON Merge Patch): absent keeps, null clears assignee_id and due_date. */
+export const PatchTaskBody = Type.Object(
+  {
+    title: Type.Optional(Title),
+    description: Type.Optional(Description),
+    status: Type.Optional(TaskStatusSchema),
+    priority: Type.Optional(TaskPrioritySchema),
+    assignee_id: Type.Optional(AssigneeId),
+    due_date: Type.Optional(DueDate),
+    labels: Type.Optional(Labels),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);

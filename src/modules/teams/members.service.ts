@@ -2,6 +2,7 @@ import { authorizeTeam, type TeamAction } from '../../auth/permissions.ts';
 import type { Db, Trx } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
 import type { Role } from '../../db/types.ts';
+import { appendEvent, type EventType } from '../../events/event-log.ts';
 import type { CursorCodec } from '../../http/cursor.ts';
 import { splitPage } from '../../http/pagination.ts';
 import { AppError, invalidField } from '../../http/problems.ts';
@@ -34,6 +35,24 @@ async function withTeamLocked<T>(
   return db.transaction().execute(async (trx) => {
     if (!(await lockTeam(trx, teamId))) throw new AppError('not_found', 'team not found');
     return work(trx);
+  });
+}
+
+/** A membership change's event: the subject is the member's user id. */
+function memberEvent(
+  trx: Trx,
+  type: EventType,
+  teamId: string,
+  actorId: string,
+  data: { user_id: string } & Record<string, unknown>,
+): Promise<void> {
+  return appendEvent(trx, {
+    teamId,
+    projectId: null,
+    type,
+    actorId,
+    subjectId: data.user_id,
+    data,
   });
 }
 
@@ -92,6 +111,10 @@ export async function addMember(
         role: input.role,
         joined_at: new Date(),
       });
+      await memberEvent(trx, 'member.added', teamId, actorId, {
+        user_id: user.id,
+        role: input.role,
+      });
       return (await findMember(trx, teamId, user.id))!;
     });
   } catch (error) {
@@ -118,6 +141,12 @@ export async function changeMemberRole(
       throw lastOwner();
     }
     await updateMemberRole(trx, teamId, memberId, role);
+    if (role !== member.role) {
+      await memberEvent(trx, 'member.role_changed', teamId, actorId, {
+        user_id: memberId,
+        changes: { role: { before: member.role, after: role } },
+      });
+    }
     return { ...member, role };
   });
 }
@@ -136,5 +165,10 @@ export async function removeMember(
     if (memberId !== actorId) await authorizeTeam(trx, actorId, teamId, actionFor(member.role));
     if (member.role === 'owner' && (await countOwners(trx, teamId)) === 1) throw lastOwner();
     await deleteMember(trx, teamId, memberId);
+    // actor_id = subject_id when the member left on their own.
+    await memberEvent(trx, 'member.removed', teamId, actorId, {
+      user_id: memberId,
+      role: member.role,
+    });
   });
 }

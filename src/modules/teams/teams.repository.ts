@@ -12,9 +12,18 @@ export function findTeam(db: Db | Trx, id: string): Promise<Team | undefined> {
   return db.selectFrom('teams').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** The team row, locked until the transaction ends: membership changes queue behind it. */
+/**
+ * The team row, locked until the transaction ends: membership changes queue behind
+ * it. FOR NO KEY UPDATE, not FOR UPDATE: inserts that reference the team (events,
+ * projects) only need a KEY SHARE lock, and must not wait on a membership change.
+ */
 export function lockTeam(trx: Trx, id: string): Promise<Team | undefined> {
-  return trx.selectFrom('teams').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  return trx
+    .selectFrom('teams')
+    .selectAll()
+    .where('id', '=', id)
+    .forNoKeyUpdate()
+    .executeTakeFirst();
 }
 
 export function updateTeam(

@@ -1,6 +1,7 @@
 import { authorizeTeam } from '../../auth/permissions.ts';
 import type { Db } from '../../db/database.ts';
 import type { Plan, Role, Team } from '../../db/types.ts';
+import { appendEvent, diffFields } from '../../events/event-log.ts';
 import type { CursorCodec } from '../../http/cursor.ts';
 import { assertIfMatch, type IfMatch } from '../../http/etag.ts';
 import { splitPage } from '../../http/pagination.ts';
@@ -29,6 +30,15 @@ export async function createTeam(db: Db, userId: string, input: { name: string }
     const now = new Date();
     const team = await insertTeam(trx, { id: uuidv7(), name, created_at: now, updated_at: now });
     await insertMember(trx, { team_id: team.id, user_id: userId, role: 'owner', joined_at: now });
+    // The log starts with its founding owner, so every membership has an event.
+    await appendEvent(trx, {
+      teamId: team.id,
+      projectId: null,
+      type: 'member.added',
+      actorId: userId,
+      subjectId: userId,
+      data: { user_id: userId, role: 'owner' },
+    });
     return team;
   });
 }
@@ -72,7 +82,18 @@ export async function patchTeam(
     const name = changes.name === undefined ? undefined : cleanName(changes.name);
     // A patch that changes nothing is not a change: version and ETag stay put.
     if ((name ?? team.name) === team.name && (changes.plan ?? team.plan) === team.plan) return team;
-    return updateTeam(trx, teamId, { name, plan: changes.plan }, new Date());
+    const updated = await updateTeam(trx, teamId, { name, plan: changes.plan }, new Date());
+    await appendEvent(trx, {
+      teamId,
+      projectId: null,
+      type: 'team.updated',
+      actorId: userId,
+      subjectId: teamId,
+      data: {
+        changes: diffFields({ name: team.name, plan: team.plan }, { name, plan: changes.plan }),
+      },
+    });
+    return updated;
   });
 }
 
