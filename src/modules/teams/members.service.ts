@@ -7,6 +7,7 @@ import type { CursorCodec } from '../../http/cursor.ts';
 import { splitPage } from '../../http/pagination.ts';
 import { AppError, invalidField } from '../../http/problems.ts';
 import { findUserByEmail } from '../accounts/users.repository.ts';
+import { deleteMembershipsInTeam } from '../projects/project-members.repository.ts';
 import {
   countOwners,
   deleteMember,
@@ -165,6 +166,7 @@ export async function removeMember(
     if (memberId !== actorId) await authorizeTeam(trx, actorId, teamId, actionFor(member.role));
     if (member.role === 'owner' && (await countOwners(trx, teamId)) === 1) throw lastOwner();
     await deleteMember(trx, teamId, memberId);
+    await deleteMembershipsInTeam(trx, teamId, memberId);
     // actor_id = subject_id when the member left on their own.
     await memberEvent(trx, 'member.removed', teamId, actorId, {
       user_id: memberId,
