@@ -1,6 +1,6 @@
 import { authorizeTeam } from '../../auth/permissions.ts';
 import { authorizeProject } from '../../auth/project-permissions.ts';
-import type { Db, Trx } from '../../db/database.ts';
+import type { Db } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
 import type { Project, Visibility } from '../../db/types.ts';
 import type { CursorCodec } from '../../http/cursor.ts';
