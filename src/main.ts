@@ -1,5 +1,6 @@
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { MigrationError } from './db/migrator.ts';
+import { startIdempotencySweep } from './http/idempotency-sweep.ts';
 import { buildServer, migrateRuntime, openRuntime, type Runtime } from './runtime.ts';
 
 const USAGE = `usage: tasklane <command>
@@ -14,11 +15,13 @@ async function serve(config: Config, runtime: Runtime): Promise<void> {
   await migrateRuntime(runtime, say);
   const app = await buildServer(config, runtime);
   await app.listen({ port: config.port, host: config.host });
+  const stopSweep = startIdempotencySweep(runtime.database.db, app.log);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    stopSweep();
     app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     // In-flight requests get SHUTDOWN_TIMEOUT_MS; then their connections are cut.
     const deadline = setTimeout(() => {
