@@ -45,6 +45,46 @@ export interface ProjectAccess {
   readonly archived: boolean;
 }
 
+/** A project row joined with the caller's team and project memberships. */
+export interface MembershipRow {
+  readonly project_id: string;
+  readonly team_id: string;
+  readonly visibility: Visibility;
+  readonly archived_at: Date | null;
+  /** Null when the caller is not in the project's team. */
+  readonly team_role: Role | null;
+  readonly project_role: ProjectRole | null;
+}
+
+/** The access a membership row gives, or undefined when the project is invisible to the caller. */
+export function accessFromMembership(row: MembershipRow): ProjectAccess | undefined {
+  if (row.team_role === null) return undefined;
+  const role = effectiveProjectRole(row.visibility, row.team_role, row.project_role);
+  if (role === undefined) return undefined;
+  return {
+    projectId: row.project_id,
+    teamId: row.team_id,
+    role,
+    archived: row.archived_at !== null,
+  };
+}
+
+/** 404 when `access` is undefined (invisible), 403 when its role may not take `action`. */
+export function assertProjectAction(
+  access: ProjectAccess | undefined,
+  action: ProjectAction,
+  notFound: () => AppError = () => new AppError('not_found', 'project not found'),
+): ProjectAccess {
+  if (!access) throw notFound();
+  if (!projectRoleAllows(access.role, action)) {
+    throw new AppError(
+      'forbidden',
+      `your role in this project (${access.role}) does not allow this`,
+    );
+  }
+  return access;
+}
+
 /** The caller's access to each of `projectIds` they can see, in one query. */
 export async function projectAccess(
   db: Db | Trx,
@@ -61,7 +101,7 @@ export async function projectAccess(
       join.onRef('pm.project_id', '=', 'p.id').on('pm.user_id', '=', userId),
     )
     .select([
-      'p.id',
+      'p.id as project_id',
       'p.team_id',
       'p.visibility',
       'p.archived_at',
@@ -72,14 +112,8 @@ export async function projectAccess(
     .execute();
   const access = new Map<string, ProjectAccess>();
   for (const row of rows) {
-    const role = effectiveProjectRole(row.visibility, row.team_role, row.project_role);
-    if (role === undefined) continue;
-    access.set(row.id, {
-      projectId: row.id,
-      teamId: row.team_id,
-      role,
-      archived: row.archived_at !== null,
-    });
+    const granted = accessFromMembership(row);
+    if (granted) access.set(row.project_id, granted);
   }
   return access;
 }
@@ -95,14 +129,7 @@ export async function authorizeProject(
   action: ProjectAction,
 ): Promise<ProjectAccess> {
   const access = (await projectAccess(db, userId, [projectId])).get(projectId);
-  if (!access) throw new AppError('not_found', 'project not found');
-  if (!projectRoleAllows(access.role, action)) {
-    throw new AppError(
-      'forbidden',
-      `your role in this project (${access.role}) does not allow this`,
-    );
-  }
-  return access;
+  return assertProjectAction(access, action);
 }
 
 /**

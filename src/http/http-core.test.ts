@@ -452,6 +452,14 @@ describe('/openapi.json', () => {
     assert.equal(validator.version, '3.1');
   });
 
+  test('a query parameter with a default is documented as optional, and the default applies', async () => {
+    const parameters: { name: string; required?: boolean }[] =
+      spec.paths['/v1/teams'].get.parameters;
+    assert.equal(parameters.find((p) => p.name === 'limit')?.required ?? false, false);
+    const response = await t.app.inject({ method: 'GET', url: '/v1/teams', headers: user.auth });
+    assert.equal(response.statusCode, 200);
+  });
+
   test('documents every /v1 route the app serves', () => {
     const v1 = routes.filter((route) => route.url.startsWith('/v1/'));
     assert.ok(v1.length >= 10, `only ${v1.length} /v1 routes recorded`);

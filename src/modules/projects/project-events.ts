@@ -26,7 +26,7 @@ export function appendProjectEvent(
 /** The subject of a membership event is the member; the data names both ids. */
 export function appendProjectMemberEvent(
   trx: Trx,
-  project: Project,
+  project: Pick<Project, 'id' | 'team_id'>,
   type: Extract<EventType, `project_member.${string}`>,
   actorId: string,
   userId: string,

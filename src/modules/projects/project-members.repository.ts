@@ -110,16 +110,17 @@ export function deleteAllProjectMembers(
  * Drops a user from every private project of a team, as they leave the team: left
  * behind, the rows would silently give access back if the user rejoined.
  */
-export async function deleteMembershipsInTeam(
+export function deleteMembershipsInTeam(
   trx: Trx,
   teamId: string,
   userId: string,
-): Promise<void> {
-  await trx
+): Promise<{ project_id: string; role: ProjectRole }[]> {
+  return trx
     .deleteFrom('project_members')
     .where('user_id', '=', userId)
     .where('project_id', 'in', (eb) =>
       eb.selectFrom('projects').select('id').where('team_id', '=', teamId),
     )
+    .returning(['project_id', 'role'])
     .execute();
 }

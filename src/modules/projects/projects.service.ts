@@ -38,12 +38,9 @@ export async function withKeyConflict<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Creating a project takes a team admin or owner; a non-member gets 404.
- * (permissions.ts has no `project.create` action yet; this is the same rule.)
- */
-/**
- * A new project and its `project.created` event. A private project starts with
- * its creator as its admin member, or nobody but the team owners could see it.
+ * A new project and its `project.created` event; it takes a team admin or owner
+ * (a non-member gets 404). A private project starts with its creator as its admin
+ * member, or nobody but the team owners could see it.
  */
 export async function createProject(
   db: Db,

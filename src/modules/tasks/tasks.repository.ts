@@ -1,4 +1,5 @@
 // Single-task SQL: one row at a time. List queries live in task-lists.*.
+import type { MembershipRow } from '../../auth/project-permissions.ts';
 import type { Db, Trx } from '../../db/database.ts';
 import type { Task, TaskPriority, TaskStatus } from '../../db/types.ts';
 
@@ -54,6 +55,35 @@ function taskWithKey(db: Db | Trx) {
 /** The task, live or in the trash, with its project's key; the caller decides what to show. */
 export function findTask(db: Db | Trx, id: string): Promise<TaskRow | undefined> {
   return taskWithKey(db).where('t.id', '=', id).executeTakeFirst();
+}
+
+/**
+ * The task with what decides whether `userId` may see it — the project's
+ * visibility and the user's team and project roles — in one round trip: reading
+ * a task is the hottest path of the API, and a second query for the permission
+ * check would double its database work.
+ */
+export function findTaskWithMembership(
+  db: Db,
+  id: string,
+  userId: string,
+): Promise<(TaskRow & MembershipRow) | undefined> {
+  return taskWithKey(db)
+    .leftJoin('team_members as tm', (join) =>
+      join.onRef('tm.team_id', '=', 'p.team_id').on('tm.user_id', '=', userId),
+    )
+    .leftJoin('project_members as pm', (join) =>
+      join.onRef('pm.project_id', '=', 'p.id').on('pm.user_id', '=', userId),
+    )
+    .select([
+      'p.team_id',
+      'p.visibility',
+      'p.archived_at',
+      'tm.role as team_role',
+      'pm.role as project_role',
+    ])
+    .where('t.id', '=', id)
+    .executeTakeFirst();
 }
 
 /**

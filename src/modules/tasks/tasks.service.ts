@@ -1,4 +1,6 @@
 import {
+  accessFromMembership,
+  assertProjectAction,
   authorizeProject,
   type ProjectAccess,
   type ProjectAction,
@@ -8,7 +10,12 @@ import type { Db, Trx } from '../../db/database.ts';
 import { appendEvent, type EventType } from '../../events/event-log.ts';
 import { assertIfMatch, type IfMatch } from '../../http/etag.ts';
 import { AppError, invalidField } from '../../http/problems.ts';
-import { findTask, lockTask, type TaskFields, type TaskRow } from './tasks.repository.ts';
+import {
+  findTaskWithMembership,
+  lockTask,
+  type TaskFields,
+  type TaskRow,
+} from './tasks.repository.ts';
 
 const taskNotFound = () => new AppError('not_found', 'task not found');
 
@@ -35,10 +42,10 @@ async function authorizeTask(
 
 /** A live task the user can see. Tasks in the trash are 404 here; restore brings them back. */
 export async function getTask(db: Db, userId: string, taskId: string): Promise<TaskRow> {
-  const task = await findTask(db, taskId);
-  if (!task || task.deleted_at !== null) throw taskNotFound();
-  await authorizeTask(db, userId, task.project_id, 'task.read');
-  return task;
+  const row = await findTaskWithMembership(db, taskId, userId);
+  if (!row || row.deleted_at !== null) throw taskNotFound();
+  assertProjectAction(accessFromMembership(row), 'task.read', taskNotFound);
+  return row;
 }
 
 /**

@@ -31,6 +31,15 @@ test('leaving a team ends private-project access for good: rejoining does not br
     .where('user_id', '=', member.id)
     .execute();
   assert.deepEqual(rows, []);
+  const logged = await t.database.db
+    .selectFrom('events')
+    .select(['type', 'project_id', 'subject_id'])
+    .where('type', '=', 'project_member.removed')
+    .where('subject_id', '=', member.id)
+    .execute();
+  assert.deepEqual(logged, [
+    { type: 'project_member.removed', project_id: project.id, subject_id: member.id },
+  ]);
 
   await addMember(t.app, team, owner, member, 'member');
   assertProblem(await read(), 404, 'not_found');

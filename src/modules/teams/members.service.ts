@@ -7,6 +7,7 @@ import type { CursorCodec } from '../../http/cursor.ts';
 import { splitPage } from '../../http/pagination.ts';
 import { AppError, invalidField } from '../../http/problems.ts';
 import { findUserByEmail } from '../accounts/users.repository.ts';
+import { appendProjectMemberEvent } from '../projects/project-events.ts';
 import { deleteMembershipsInTeam } from '../projects/project-members.repository.ts';
 import {
   countOwners,
@@ -166,7 +167,13 @@ export async function removeMember(
     if (memberId !== actorId) await authorizeTeam(trx, actorId, teamId, actionFor(member.role));
     if (member.role === 'owner' && (await countOwners(trx, teamId)) === 1) throw lastOwner();
     await deleteMember(trx, teamId, memberId);
-    await deleteMembershipsInTeam(trx, teamId, memberId);
+    // Every membership change is in the log, these ones included.
+    for (const dropped of await deleteMembershipsInTeam(trx, teamId, memberId)) {
+      const project = { id: dropped.project_id, team_id: teamId };
+      await appendProjectMemberEvent(trx, project, 'project_member.removed', actorId, memberId, {
+        role: dropped.role,
+      });
+    }
     // actor_id = subject_id when the member left on their own.
     await memberEvent(trx, 'member.removed', teamId, actorId, {
       user_id: memberId,
