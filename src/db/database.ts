@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
+import { preparingPool } from './prepared-statements.ts';
 import type { DB } from './types.ts';
 
 export type Db = Kysely<DB>;
@@ -27,12 +28,14 @@ export function openDatabase(connectionString: string, poolSize: number): Databa
     // A query that waits this long for a connection fails instead of queueing forever.
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
+    // Recycled hourly: bounds each connection's cache of prepared statements.
+    maxLifetimeSeconds: 3600,
     application_name: 'tasklane',
   });
   // An idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process. The next checkout reconnects.
   pool.on('error', () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   return {
     db,
     pool,
