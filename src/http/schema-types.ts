@@ -14,3 +14,13 @@ export const Timestamp = (description: string) =>
 
 /** 204 and 304 answers: no body at all. */
 export const NoContent = Type.Unsafe<undefined>({ description: 'No content' });
+
+/** The OpenAPI security requirement of every route that takes an access token. */
+export const bearerAuth = [{ bearer: [] }];
+
+/** The If-Match request header of PUT, PATCH and DELETE routes. */
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({ description: 'Only act if the resource still has this ETag (else 412)' }),
+  ),
+});

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../../auth/authenticate.ts';
 import type { AppDeps } from '../../deps.ts';
 import { problems } from '../../http/openapi-responses.ts';
-import { NoContent } from '../../http/schema-types.ts';
+import { bearerAuth, NoContent } from '../../http/schema-types.ts';
 import {
   AuthResultSchema,
   ChangePasswordBody,
@@ -75,7 +75,7 @@ export function accountRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: "Revoke the session's refresh tokens",
           description:
             'Access tokens are self-contained and stay valid until they expire (at most 10 minutes); the refresh token stops working at once.',
-          security: [{ bearer: [] }],
+          security: bearerAuth,
           response: { 204: NoContent, ...problems(401) },
         },
       },
@@ -92,7 +92,7 @@ export function accountRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['auth'],
           summary: 'The authenticated user',
-          security: [{ bearer: [] }],
+          security: bearerAuth,
           response: { 200: { $ref: 'User' }, ...problems(401) },
         },
       },
@@ -108,7 +108,7 @@ export function accountRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Change your password; every session ends and a new one starts',
           description:
             'Checks `current_password`, revokes all refresh tokens of the account (every device must log in again) and returns a new pair for this client.',
-          security: [{ bearer: [] }],
+          security: bearerAuth,
           body: ChangePasswordBody,
           response: { 200: TokenPairSchema, ...problems(401) },
         },

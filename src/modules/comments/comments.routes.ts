@@ -5,8 +5,7 @@ import type { AppDeps } from '../../deps.ts';
 import { isNotModified, parseIfMatch, setEtag } from '../../http/etag.ts';
 import { problems } from '../../http/openapi-responses.ts';
 import { pageOf, sendPage } from '../../http/pagination.ts';
-import { NoContent } from '../../http/schema-types.ts';
-import { IfMatchHeaders } from '../teams/teams.schemas.ts';
+import { bearerAuth, IfMatchHeaders, NoContent } from '../../http/schema-types.ts';
 import { deleteComment, editComment, restoreComment } from './comment-changes.service.ts';
 import {
   CommentListQuery,
@@ -19,7 +18,6 @@ import {
 } from './comments.schemas.ts';
 import { createComment, getComment, listTaskComments } from './comments.service.ts';
 
-const security = [{ bearer: [] }];
 const tags = ['comments'];
 const CommentRef = Type.Ref('Comment');
 
@@ -36,7 +34,7 @@ export function commentRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Comment on a task (project member or above)',
           description: 'The task must be live (not in the trash) and its project not archived.',
-          security,
+          security: bearerAuth,
           params: TaskCommentsParams,
           body: CreateCommentBody,
           response: { 201: CommentRef, ...problems(401, 403, 404, 409) },
@@ -64,7 +62,7 @@ export function commentRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           summary: "A task's comments, oldest first; its trash with deleted=only",
-          security,
+          security: bearerAuth,
           params: TaskCommentsParams,
           querystring: CommentListQuery,
           response: { 200: pageOf(CommentRef), ...problems(400, 401, 404) },
@@ -90,7 +88,7 @@ export function commentRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'One comment, with a strong ETag',
           description: 'A comment in the trash, or on a task in the trash, answers 404.',
-          security,
+          security: bearerAuth,
           params: CommentParams,
           response: { 200: CommentRef, 304: NoContent, ...problems(401, 404) },
         },
@@ -113,7 +111,7 @@ export function commentRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           summary: 'Edit a comment (its author, or a project admin)',
-          security,
+          security: bearerAuth,
           params: CommentParams,
           headers: IfMatchHeaders,
           body: PatchCommentBody,
@@ -141,7 +139,7 @@ export function commentRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Move a comment to the trash (its author, or a project admin)',
           description: 'Restorable with POST /v1/comments/{comment_id}/restore.',
-          security,
+          security: bearerAuth,
           params: CommentParams,
           headers: IfMatchHeaders,
           response: { 204: NoContent, ...problems(401, 403, 404, 409, 412) },
@@ -166,7 +164,7 @@ export function commentRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Bring a comment back from the trash (its author, or a project admin)',
           description: 'Restoring a comment that is not in the trash changes nothing.',
-          security,
+          security: bearerAuth,
           params: CommentParams,
           headers: IfMatchHeaders,
           response: { 200: CommentRef, ...problems(401, 403, 404, 409, 412) },

@@ -4,11 +4,11 @@ import { principalOf } from '../../auth/authenticate.ts';
 import type { AppDeps } from '../../deps.ts';
 import { problems } from '../../http/openapi-responses.ts';
 import { pageOf, sendPage } from '../../http/pagination.ts';
+import { bearerAuth } from '../../http/schema-types.ts';
 import { TeamParams } from '../teams/teams.schemas.ts';
 import { EventListQuery, EventSchema, presentEvent } from './events.schemas.ts';
 import { listEvents } from './events.service.ts';
 
-const security = [{ bearer: [] }];
 const EventRef = Type.Ref('Event');
 
 export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
@@ -27,7 +27,7 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
             'Every change to the team and its projects, tasks and comments, appended in the ' +
             'same transaction as the change. Events of a private project are listed only for ' +
             'those who can see the project. Not a tail-able feed: see docs/decisions/0011.',
-          security,
+          security: bearerAuth,
           params: TeamParams,
           querystring: EventListQuery,
           response: { 200: pageOf(EventRef), ...problems(400, 401, 404) },

@@ -4,7 +4,7 @@ import { principalOf } from '../../auth/authenticate.ts';
 import type { AppDeps } from '../../deps.ts';
 import { problems } from '../../http/openapi-responses.ts';
 import { PageQuery, pageOf, sendPage } from '../../http/pagination.ts';
-import { NoContent } from '../../http/schema-types.ts';
+import { bearerAuth, NoContent } from '../../http/schema-types.ts';
 import {
   addProjectMember,
   changeProjectMemberRole,
@@ -20,7 +20,6 @@ import {
   presentProjectMember,
 } from './projects.schemas.ts';
 
-const security = [{ bearer: [] }];
 const MemberRef = Type.Ref('ProjectMember');
 const tags = ['projects'];
 const TEAM_PROJECT_409 =
@@ -38,7 +37,7 @@ export function projectMemberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Members of a private project, in the order they were added',
           description: `Team owners administer every project without being listed. ${TEAM_PROJECT_409}`,
-          security,
+          security: bearerAuth,
           params: ProjectParams,
           querystring: Type.Object(PageQuery, { additionalProperties: false }),
           response: { 200: pageOf(MemberRef), ...problems(400, 401, 404, 409) },
@@ -64,7 +63,7 @@ export function projectMemberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Add a member of the team to a private project (project admin)',
           description: `The email must be that of a member of the project’s team (422 on /email otherwise). ${TEAM_PROJECT_409}`,
-          security,
+          security: bearerAuth,
           params: ProjectParams,
           body: AddProjectMemberBody,
           response: { 201: MemberRef, ...problems(401, 403, 404, 409) },
@@ -91,7 +90,7 @@ export function projectMemberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'One member of a private project',
           description: TEAM_PROJECT_409,
-          security,
+          security: bearerAuth,
           params: ProjectMemberParams,
           response: { 200: MemberRef, ...problems(401, 404, 409) },
         },
@@ -112,7 +111,7 @@ export function projectMemberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: "Change a member's role in a private project (project admin)",
           description: TEAM_PROJECT_409,
-          security,
+          security: bearerAuth,
           params: ProjectMemberParams,
           body: PatchProjectMemberBody,
           response: { 200: MemberRef, ...problems(401, 403, 404, 409) },
@@ -139,7 +138,7 @@ export function projectMemberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Remove a member (project admin), or leave with your own user id',
           description: TEAM_PROJECT_409,
-          security,
+          security: bearerAuth,
           params: ProjectMemberParams,
           response: { 204: NoContent, ...problems(401, 403, 404, 409) },
         },

@@ -5,8 +5,7 @@ import type { AppDeps } from '../../deps.ts';
 import { isNotModified, parseIfMatch, setEtag } from '../../http/etag.ts';
 import { problems } from '../../http/openapi-responses.ts';
 import { pageOf, sendPage } from '../../http/pagination.ts';
-import { NoContent } from '../../http/schema-types.ts';
-import { IfMatchHeaders } from '../teams/teams.schemas.ts';
+import { bearerAuth, IfMatchHeaders, NoContent } from '../../http/schema-types.ts';
 import { archiveProject, editProject, unarchiveProject } from './project-changes.service.ts';
 import { projectMemberRoutes } from './project-members.routes.ts';
 import {
@@ -22,7 +21,6 @@ import {
 } from './projects.schemas.ts';
 import { createProject, getProject, listProjects } from './projects.service.ts';
 
-const security = [{ bearer: [] }];
 const ProjectRef = Type.Ref('Project');
 const tags = ['projects'];
 
@@ -41,7 +39,7 @@ export function projectRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Create a project in a team (team admin or owner)',
           description:
             'The key must be unused in the team (409 otherwise). A private project starts with its creator as its admin member.',
-          security,
+          security: bearerAuth,
           params: TeamProjectsParams,
           body: CreateProjectBody,
           response: { 201: ProjectRef, ...problems(401, 403, 404, 409) },
@@ -71,7 +69,7 @@ export function projectRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'The team’s projects you can see, oldest first',
           description:
             'Team-visible projects are listed for every team member; private ones for their members and the team owners. Archived projects are listed only with `archived=true`.',
-          security,
+          security: bearerAuth,
           params: TeamProjectsParams,
           querystring: ProjectListQuery,
           response: { 200: pageOf(ProjectRef), ...problems(400, 401, 404) },
@@ -96,7 +94,7 @@ export function projectRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           summary: 'One project, archived or not, with a strong ETag',
-          security,
+          security: bearerAuth,
           params: ProjectParams,
           response: { 200: ProjectRef, 304: NoContent, ...problems(401, 404) },
         },
@@ -121,7 +119,7 @@ export function projectRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Replace name, key, description and visibility (project admin)',
           description:
             'An absent description is the empty one. A new key renames every task key of the project (ENG-42 → OPS-42). Changing visibility resets the member list (see PATCH). An archived project answers 409.',
-          security,
+          security: bearerAuth,
           params: ProjectParams,
           headers: IfMatchHeaders,
           body: ReplaceProjectBody,
@@ -150,7 +148,7 @@ export function projectRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Change some fields, as a JSON Merge Patch (project admin)',
           description:
             '`description: null` clears the description. Turning a private project team-wide drops its member list; turning a team project private makes you its only admin member. A new key renames every task key. An archived project answers 409.',
-          security,
+          security: bearerAuth,
           params: ProjectParams,
           headers: IfMatchHeaders,
           body: PatchProjectBody,
@@ -179,7 +177,7 @@ export function projectRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Archive a project (project admin); nothing is deleted',
           description:
             'The project and its tasks stay readable but cannot change until `POST …/unarchive`. Archiving an archived project answers 204 again.',
-          security,
+          security: bearerAuth,
           params: ProjectParams,
           headers: IfMatchHeaders,
           response: { 204: NoContent, ...problems(401, 403, 404, 412) },
@@ -204,7 +202,7 @@ export function projectRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Bring an archived project back (project admin)',
           description: 'Unarchiving an active project changes nothing and answers 200.',
-          security,
+          security: bearerAuth,
           params: ProjectParams,
           headers: IfMatchHeaders,
           response: { 200: ProjectRef, ...problems(401, 403, 404, 412) },

@@ -4,11 +4,11 @@ import { principalOf } from '../../auth/authenticate.ts';
 import type { AppDeps } from '../../deps.ts';
 import { problems } from '../../http/openapi-responses.ts';
 import { pageOf, sendPage } from '../../http/pagination.ts';
+import { bearerAuth } from '../../http/schema-types.ts';
 import { ProjectTaskListParams, TaskListQuery } from './task-lists.schemas.ts';
 import { listProjectTasks, listVisibleTasks } from './task-lists.service.ts';
 import { presentTask } from './tasks.schemas.ts';
 
-const security = [{ bearer: [] }];
 const TaskPage = pageOf(Type.Ref('Task'));
 
 export function taskListRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
@@ -21,7 +21,7 @@ export function taskListRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['tasks'],
           summary: 'The tasks of a project, filtered and sorted, a page at a time',
-          security,
+          security: bearerAuth,
           params: ProjectTaskListParams,
           querystring: TaskListQuery,
           response: { 200: TaskPage, ...problems(400, 401, 404, 422) },
@@ -46,7 +46,7 @@ export function taskListRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['tasks'],
           summary: 'The tasks of every project you can see (e.g. assignee_id=me), a page at a time',
-          security,
+          security: bearerAuth,
           querystring: TaskListQuery,
           response: { 200: TaskPage, ...problems(400, 401, 422) },
         },

@@ -4,8 +4,7 @@ import { principalOf } from '../../auth/authenticate.ts';
 import type { AppDeps } from '../../deps.ts';
 import { isNotModified, parseIfMatch, setEtag } from '../../http/etag.ts';
 import { problems } from '../../http/openapi-responses.ts';
-import { NoContent } from '../../http/schema-types.ts';
-import { IfMatchHeaders } from '../teams/teams.schemas.ts';
+import { bearerAuth, IfMatchHeaders, NoContent } from '../../http/schema-types.ts';
 import { createTask } from './task-create.service.ts';
 import { deleteTask, restoreTask } from './task-trash.service.ts';
 import { patchTask, replaceTask } from './task-update.service.ts';
@@ -19,7 +18,6 @@ import {
 } from './tasks.schemas.ts';
 import { getTask } from './tasks.service.ts';
 
-const security = [{ bearer: [] }];
 // Registered once in app.ts, shared with the task-list routes.
 const TaskRef = Type.Ref('Task');
 
@@ -36,7 +34,7 @@ export function taskRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Create a task; it gets the project’s next key (ENG-42)',
           description:
             'Takes a project member or above (403 for viewers); 409 when the project is archived; 422 on `/assignee_id` when the assignee cannot see the project.',
-          security,
+          security: bearerAuth,
           params: ProjectTasksParams,
           body: CreateTaskBody,
           response: { 201: TaskRef, ...problems(401, 403, 404, 409) },
@@ -62,7 +60,7 @@ export function taskRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags: ['tasks'],
           summary: 'One task, with a strong ETag',
           description: 'A task in the trash answers 404 (see `POST /v1/tasks/{task_id}/restore`).',
-          security,
+          security: bearerAuth,
           params: TaskParams,
           response: { 200: TaskRef, 304: NoContent, ...problems(401, 404) },
         },
@@ -83,7 +81,7 @@ export function taskRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Replace every mutable field of a task',
           description:
             'All of title, description, status, priority, assignee_id, due_date and labels are required; read-only fields (id, key, project_id, …) are refused. A task cannot move to another project. Replacing with identical values changes nothing (same version).',
-          security,
+          security: bearerAuth,
           params: TaskParams,
           headers: IfMatchHeaders,
           body: ReplaceTaskBody,
@@ -112,7 +110,7 @@ export function taskRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Change some fields of a task (JSON Merge Patch)',
           description:
             'Absent fields stay as they are; `null` clears `assignee_id` and `due_date` and is refused for the other fields. A patch that changes nothing keeps the version and records no event.',
-          security,
+          security: bearerAuth,
           params: TaskParams,
           headers: IfMatchHeaders,
           body: PatchTaskBody,
@@ -141,7 +139,7 @@ export function taskRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Move a task to the trash (soft delete)',
           description:
             'The task disappears from lists and answers 404, and can be restored. Deleting a task already in the trash answers 404.',
-          security,
+          security: bearerAuth,
           params: TaskParams,
           headers: IfMatchHeaders,
           response: { 204: NoContent, ...problems(401, 403, 404, 409, 412) },
@@ -167,7 +165,7 @@ export function taskRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: 'Bring a task back from the trash',
           description:
             'Answers the restored task. Restoring a task that is not in the trash answers it unchanged (same version, no event).',
-          security,
+          security: bearerAuth,
           params: TaskParams,
           headers: IfMatchHeaders,
           response: { 200: TaskRef, ...problems(401, 403, 404, 409, 412) },

@@ -4,7 +4,7 @@ import { principalOf } from '../../auth/authenticate.ts';
 import type { AppDeps } from '../../deps.ts';
 import { problems } from '../../http/openapi-responses.ts';
 import { PageQuery, pageOf, sendPage } from '../../http/pagination.ts';
-import { NoContent } from '../../http/schema-types.ts';
+import { bearerAuth, NoContent } from '../../http/schema-types.ts';
 import {
   addMember,
   changeMemberRole,
@@ -21,7 +21,6 @@ import {
   TeamParams,
 } from './teams.schemas.ts';
 
-const security = [{ bearer: [] }];
 const MemberRef = Type.Ref('Member');
 
 export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
@@ -36,7 +35,7 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['teams'],
           summary: 'Members of a team, in the order they joined',
-          security,
+          security: bearerAuth,
           params: TeamParams,
           querystring: Type.Object(PageQuery, { additionalProperties: false }),
           response: { 200: pageOf(MemberRef), ...problems(400, 401, 404) },
@@ -61,7 +60,7 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['teams'],
           summary: 'Add an existing account to the team by email (admin; owner to add an owner)',
-          security,
+          security: bearerAuth,
           params: TeamParams,
           body: AddMemberBody,
           response: { 201: MemberRef, ...problems(401, 403, 404, 409) },
@@ -87,7 +86,7 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['teams'],
           summary: 'One member of a team',
-          security,
+          security: bearerAuth,
           params: MemberParams,
           response: { 200: MemberRef, ...problems(401, 404) },
         },
@@ -108,7 +107,7 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags: ['teams'],
           summary: "Change a member's role (admin; owner when the owner role is involved)",
           description: 'The last owner cannot be demoted (409).',
-          security,
+          security: bearerAuth,
           params: MemberParams,
           body: PatchMemberBody,
           response: { 200: MemberRef, ...problems(401, 403, 404, 409) },
@@ -135,7 +134,7 @@ export function memberRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags: ['teams'],
           summary: 'Remove a member, or leave the team with your own user id',
           description: 'The last owner cannot leave (409).',
-          security,
+          security: bearerAuth,
           params: MemberParams,
           response: { 204: NoContent, ...problems(401, 403, 404, 409) },
         },

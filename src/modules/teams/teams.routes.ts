@@ -5,10 +5,9 @@ import type { AppDeps } from '../../deps.ts';
 import { isNotModified, parseIfMatch, setEtag } from '../../http/etag.ts';
 import { problems } from '../../http/openapi-responses.ts';
 import { PageQuery, pageOf, sendPage } from '../../http/pagination.ts';
-import { NoContent } from '../../http/schema-types.ts';
+import { bearerAuth, IfMatchHeaders, NoContent } from '../../http/schema-types.ts';
 import {
   CreateTeamBody,
-  IfMatchHeaders,
   PatchTeamBody,
   presentTeam,
   TeamParams,
@@ -16,7 +15,6 @@ import {
 } from './teams.schemas.ts';
 import { createTeam, getTeam, listTeams, patchTeam, removeTeam } from './teams.service.ts';
 
-const security = [{ bearer: [] }];
 const TeamRef = Type.Ref('Team');
 
 export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
@@ -31,7 +29,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['teams'],
           summary: 'Create a team; you become its owner',
-          security,
+          security: bearerAuth,
           body: CreateTeamBody,
           response: { 201: TeamRef, ...problems(401) },
         },
@@ -49,7 +47,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['teams'],
           summary: 'The teams you belong to, oldest first',
-          security,
+          security: bearerAuth,
           querystring: Type.Object(PageQuery, { additionalProperties: false }),
           response: { 200: pageOf(TeamRef), ...problems(400, 401) },
         },
@@ -72,7 +70,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['teams'],
           summary: 'One team, with a strong ETag',
-          security,
+          security: bearerAuth,
           params: TeamParams,
           response: { 200: TeamRef, 304: NoContent, ...problems(401, 404) },
         },
@@ -91,7 +89,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['teams'],
           summary: 'Rename a team (admin) or change its plan (owner)',
-          security,
+          security: bearerAuth,
           params: TeamParams,
           headers: IfMatchHeaders,
           body: PatchTeamBody,
@@ -118,7 +116,7 @@ export function teamRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['teams'],
           summary: 'Delete a team and its memberships (owner)',
-          security,
+          security: bearerAuth,
           params: TeamParams,
           headers: IfMatchHeaders,
           response: { 204: NoContent, ...problems(401, 403, 404, 412) },

@@ -75,12 +75,6 @@ export const AddMemberBody = Type.Object(
 
 export const PatchMemberBody = Type.Object({ role: Role }, { additionalProperties: false });
 
-export const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(
-    Type.String({ description: 'Only act if the resource still has this ETag (else 412)' }),
-  ),
-});
-
 export function presentTeam(team: Team) {
   return {
     id: team.id,
