@@ -14,6 +14,19 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value,
 // server's time zone.
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
+// Sessions run in UTC (see `options` below), so a timestamptz arrives as
+// '2026-11-22 06:11:38.123+00', which Date parses natively once it looks like
+// ISO 8601 — several times faster than the general parser, which stays the
+// fallback for anything else (infinity, BC dates, other offsets). A page of 50
+// tasks parses 150 of these.
+const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00$/;
+const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ);
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) =>
+  UTC_TIMESTAMP.test(value)
+    ? new Date(`${value.slice(0, 10)}T${value.slice(11, -3)}Z`)
+    : (parseTimestamptz(value) as Date),
+);
+
 export interface Database {
   readonly db: Db;
   readonly pool: pg.Pool;
@@ -31,6 +44,7 @@ export function openDatabase(connectionString: string, poolSize: number): Databa
     // Recycled hourly: bounds each connection's cache of prepared statements.
     maxLifetimeSeconds: 3600,
     application_name: 'tasklane',
+    options: '-c TimeZone=UTC',
   });
   // An idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process. The next checkout reconnects.

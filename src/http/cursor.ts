@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { AppError } from './problems.ts';
 
 export type CursorPosition = readonly (string | number | null)[];
@@ -21,8 +21,10 @@ const badCursor = (detail: string) =>
   new AppError('malformed_request', detail, { errors: [{ parameter: 'cursor', detail }] });
 
 export function cursorCodec(key: Uint8Array): CursorCodec {
+  // A KeyObject made once: from raw bytes, every createHmac would build one anew.
+  const secret = createSecretKey(key);
   const mac = (payload: string) =>
-    createHmac('sha256', key).update(payload).digest().subarray(0, 16);
+    createHmac('sha256', secret).update(payload).digest().subarray(0, 16);
   return {
     encode(binding, position) {
       const payload = Buffer.from(

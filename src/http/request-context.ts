@@ -37,7 +37,9 @@ const ALL_ZERO = /^0+$/;
  */
 export function traceContextFor(header: string | string[] | undefined): TraceContext {
   const match = typeof header === 'string' ? TRACEPARENT.exec(header.trim()) : null;
-  const spanId = randomBytes(8).toString('hex');
+  // One draw of entropy per request: a span id, and a trace id in case we start one.
+  const ids = randomBytes(24).toString('hex');
+  const spanId = ids.slice(0, 16);
   if (match) {
     const [, version, traceId, parentId, flags, rest] = match as unknown as string[];
     const validVersion = version === '00' ? rest === undefined : version !== 'ff';
@@ -45,7 +47,7 @@ export function traceContextFor(header: string | string[] | undefined): TraceCon
       return { traceId: traceId!, spanId, parentSpanId: parentId!, flags: flags! };
     }
   }
-  return { traceId: randomBytes(16).toString('hex'), spanId, parentSpanId: undefined, flags: '00' };
+  return { traceId: ids.slice(16), spanId, parentSpanId: undefined, flags: '00' };
 }
 
 export function formatTraceparent(trace: TraceContext): string {
