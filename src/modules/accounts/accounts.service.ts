@@ -27,7 +27,7 @@ export async function signup(db: Db, deps: SessionDeps, input: SignupInput): Pro
   const email = input.email.trim();
   const name = input.name.trim();
   if (name === '') throw invalidField('/name', 'must not be blank');
-  const weakness = passwordWeakness(input.password, [email.split('@')[0] ?? '', name]);
+  const weakness = await passwordWeakness(input.password, [email.split('@')[0] ?? '', name]);
   if (weakness) throw invalidField('/password', weakness);
   // Hash before the transaction: argon2 is slow on purpose; no connection waits on it.
   const passwordHash = await hashPassword(input.password);

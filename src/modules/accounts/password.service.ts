@@ -21,7 +21,7 @@ export async function changePassword(
   if (!(await verifyPassword(user.password_hash, input.current_password))) {
     throw invalidField('/current_password', 'is not your current password');
   }
-  const weakness = passwordWeakness(input.new_password, [
+  const weakness = await passwordWeakness(input.new_password, [
     user.email.split('@')[0] ?? '',
     user.name,
   ]);
