@@ -5,7 +5,11 @@
 
 export type Algorithm = 'gcra' | 'sliding_window';
 
-/** "At most `quota` requests per `windowSeconds`", as named in RateLimit-Policy. */
+/**
+ * A steady `quota` requests per `windowSeconds`, up to `burst + 1` of them at once,
+ * and never more than `quota + burst` in any window of `windowSeconds` (exactly
+ * for GCRA, approximately for the sliding window): ADR 0014.
+ */
 export interface RatePolicy {
   /** The name clients see in `RateLimit-Policy` / `RateLimit` (e.g. "read"). */
   readonly name: string;
@@ -13,8 +17,11 @@ export interface RatePolicy {
   readonly windowSeconds: number;
   /**
    * Extra requests admitted at once beyond the steady rate (GCRA's burst
-   * tolerance, in requests). 0: a quota of q per w arrives at most one request
-   * every w/q seconds after the first q.
+   * tolerance, in requests): a full bucket admits `burst + 1` back to back, then
+   * one every w/q seconds. 0: one at a time, one every w/q seconds. For
+   * "a whole quota at once", burst = quota − 1 (then up to 2·quota − 1 per window).
+   * No cost above `burst + 1` is ever admitted. The sliding window's limit per
+   * window is `quota + burst`.
    */
   readonly burst: number;
   readonly algorithm: Algorithm;
@@ -25,9 +32,16 @@ export interface Decision {
   readonly allowed: boolean;
   /** Requests still admissible right now (the `r` of the RateLimit header). */
   readonly remaining: number;
-  /** When refused: milliseconds until the same request would be admitted (≥ 0). */
+  /**
+   * When refused: milliseconds until the same request would be admitted, if nothing
+   * else is charged meanwhile (≥ 1, exact to the ms); 0 when allowed. A cost that
+   * can never be admitted gets max(resetAfterMs, window), not a promise.
+   */
   readonly retryAfterMs: number;
-  /** Milliseconds until the caller is back to a full quota (the `t` of RateLimit). */
+  /**
+   * Milliseconds until the caller is back to a full bucket (the `t` of RateLimit),
+   * when the state says nothing a missing one would not: its TTL.
+   */
   readonly resetAfterMs: number;
 }
 

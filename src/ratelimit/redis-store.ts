@@ -1,0 +1,233 @@
+import { readFileSync } from 'node:fs';
+import { Redis, ReplyError } from 'ioredis';
+import { assertCost, gcraParams, policyWindowMs } from './gcra.ts';
+import { slidingWindowLimit } from './sliding-window.ts';
+import type { Decision, RateLimitStore, RatePolicy } from './types.ts';
+
+/** The Lua sources, read once at startup; exported for the test that checks them against the TS. */
+export const GCRA_SCRIPT = readFileSync(new URL('./redis-gcra.lua', import.meta.url), 'utf8');
+export const SLIDING_WINDOW_SCRIPT = readFileSync(
+  new URL('./redis-sliding-window.lua', import.meta.url),
+  'utf8',
+);
+
+/** Why a decision could not be made; the policy layer fails open or closed on any of them. */
+export type RateLimitStoreErrorReason =
+  /** No answer within the store's timeout (Redis hung, overloaded or partitioned). */
+  | 'timeout'
+  /** No usable connection: refused, dropped, or not (yet) re-established. */
+  | 'unavailable'
+  /** Redis answered with an error (out of memory, read-only replica, script error). */
+  | 'error';
+
+/** The store could not decide. It never decides for the caller whether to admit. */
+export class RateLimitStoreError extends Error {
+  override name = 'RateLimitStoreError';
+  readonly reason: RateLimitStoreErrorReason;
+
+  constructor(reason: RateLimitStoreErrorReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  /** Longest wait for one decision before it rejects with reason `timeout` (default 50). */
+  readonly timeoutMs?: number;
+  /**
+   * Longest wait for a TCP connection, and for any reply while commands are
+   * outstanding, before the connection is dropped and re-established (default 1000).
+   */
+  readonly connectTimeoutMs?: number;
+  /** Prepended to every key, outside the hash tag (default `rl:`). */
+  readonly keyPrefix?: string;
+  /** Connection errors, as ioredis reports them while it reconnects; rate-limit the log. */
+  readonly onConnectionError?: (error: Error) => void;
+}
+
+export const DEFAULT_TIMEOUT_MS = 50;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
+/** Reconnect attempts back off to this and keep going for as long as the store is open. */
+const MAX_RECONNECT_DELAY_MS = 1000;
+
+type ScriptReply = [allowed: number, remaining: number, retryAfterMs: number, resetAfterMs: number];
+
+interface RateLimitCommands {
+  rateLimitGcra(
+    key: string,
+    intervalUs: number,
+    capacity: number,
+    cost: number,
+    windowMs: number,
+  ): Promise<unknown>;
+  rateLimitSlidingWindow(
+    key: string,
+    windowMs: number,
+    limit: number,
+    cost: number,
+  ): Promise<unknown>;
+}
+
+/**
+ * Rate limit state shared by a fleet: one Lua script per decision, one round
+ * trip, Redis's clock. See ADR 0015 for the key layout and the failure modes.
+ */
+export class RedisRateLimitStore implements RateLimitStore {
+  readonly #client: Redis & RateLimitCommands;
+  readonly #timeoutMs: number;
+  readonly #keyPrefix: string;
+
+  constructor(options: RedisStoreOptions) {
+    const keyPrefix = options.keyPrefix ?? 'rl:';
+    if (/[{}]/.test(keyPrefix)) {
+      throw new RangeError(
+        'the rate limit key prefix must not contain { or }: it is outside the hash tag',
+      );
+    }
+    this.#keyPrefix = keyPrefix;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const connectTimeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const client = new Redis(options.url, {
+      // Fail fast instead of queueing: while disconnected a decision rejects at once.
+      enableOfflineQueue: false,
+      // A decision lost with a dropped connection is not resent: its caller has
+      // already been answered, and charging it later would count it twice.
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectTimeout,
+      // Replies stop while decisions are outstanding (Redis hung, a partition):
+      // drop the socket so the reconnect loop takes over.
+      socketTimeout: connectTimeout,
+      retryStrategy: (attempt) =>
+        Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 100),
+    });
+    client.on('error', (error: Error) => options.onConnectionError?.(error));
+    // EVALSHA, falling back to EVAL when Redis has not seen the script (ioredis).
+    client.defineCommand('rateLimitGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+    client.defineCommand('rateLimitSlidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW_SCRIPT });
+    this.#client = client as Redis & RateLimitCommands;
+  }
+
+  /** True when a decision would be sent to Redis now, false while (re)connecting. */
+  get connected(): boolean {
+    return this.#client.status === 'ready';
+  }
+
+  /** Resolves true once connected, false if that takes longer than `timeoutMs`. */
+  async waitUntilConnected(timeoutMs: number): Promise<boolean> {
+    if (this.connected) return true;
+    return await new Promise<boolean>((resolve) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#client.off('ready', onReady);
+        resolve(false);
+      }, timeoutMs);
+      this.#client.once('ready', onReady);
+    });
+  }
+
+  async decide(key: string, policy: RatePolicy, cost: number): Promise<Decision> {
+    assertCost(cost);
+    const stateKey = redisKey(this.#keyPrefix, key, policy);
+    let command: Promise<unknown>;
+    if (policy.algorithm === 'gcra') {
+      const { intervalUs, capacity, windowMs } = gcraParams(policy);
+      command = this.#client.rateLimitGcra(stateKey, intervalUs, capacity, cost, windowMs);
+    } else {
+      const { windowMs, limit } = slidingWindowParams(policy);
+      command = this.#client.rateLimitSlidingWindow(stateKey, windowMs, limit, cost);
+    }
+    const [allowed, remaining, retryAfterMs, resetAfterMs] = (await this.#withTimeout(
+      command,
+    )) as ScriptReply;
+    return { allowed: allowed === 1, remaining, retryAfterMs, resetAfterMs };
+  }
+
+  /** Milliseconds until the state of `key` under `policy` expires; undefined when there is none. */
+  async ttlMs(key: string, policy: RatePolicy): Promise<number | undefined> {
+    const ttl = await this.#withTimeout(this.#client.pttl(redisKey(this.#keyPrefix, key, policy)));
+    return typeof ttl === 'number' && ttl >= 0 ? ttl : undefined;
+  }
+
+  /** Stops reconnecting and closes the connection, never waiting on a hung Redis for long. */
+  async close(): Promise<void> {
+    if (this.#client.status === 'ready') {
+      try {
+        await this.#withTimeout(this.#client.quit());
+        return;
+      } catch {
+        // a hung or vanished Redis: drop the socket instead
+      }
+    }
+    this.#client.disconnect();
+  }
+
+  #withTimeout<T>(command: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        // The reply may already be read off the socket in this loop iteration
+        // (timers run before I/O callbacks): let the I/O phase go first, so a
+        // blocked event loop is not mistaken for a slow Redis.
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          reject(
+            new RateLimitStoreError('timeout', `Redis did not answer within ${this.#timeoutMs} ms`),
+          );
+        });
+      }, this.#timeoutMs);
+      command.then(
+        (value) => {
+          clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          reject(storeError(error));
+        },
+      );
+    });
+  }
+}
+
+/**
+ * `<prefix>{<key>}:<policy>:<algorithm>`. The hash tag is the caller's key, so
+ * all of one caller's state sits in one cluster slot and a script may touch
+ * several of its policies at once; the algorithm keeps state shapes apart when
+ * a policy changes algorithm across a deploy.
+ */
+export function redisKey(prefix: string, key: string, policy: RatePolicy): string {
+  // `{}` is no hash tag at all: the caller's policies would scatter across slots.
+  if (key === '') throw new RangeError('a rate limit key is not empty');
+  return `${prefix}{${key}}:${policy.name}:${policy.algorithm}`;
+}
+
+/** The sliding window's constants, with the bound `slidingWindow` checks before its arithmetic. */
+function slidingWindowParams(policy: RatePolicy): { windowMs: number; limit: number } {
+  const windowMs = policyWindowMs(policy);
+  const limit = slidingWindowLimit(policy);
+  if (limit * windowMs * 2 > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`policy ${policy.name}: (quota + burst) × window is too large`);
+  }
+  return { windowMs, limit };
+}
+
+// Classified by type, never by message text: a server reply is an error Redis
+// chose to send; anything else means there was no usable connection.
+function storeError(error: unknown): RateLimitStoreError {
+  if (error instanceof ReplyError) {
+    return new RateLimitStoreError('error', `Redis refused the decision: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  return new RateLimitStoreError('unavailable', 'Redis is not reachable', { cause: error });
+}
