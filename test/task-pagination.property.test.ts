@@ -203,6 +203,9 @@ test('pages never repeat a task nor skip one that stayed, under concurrent write
           const listed = (task: ModelTask) =>
             inScope(task) && task.deleted === (sort === 'trash') && matches(task.spec, filter);
           const required = new Set(model.filter(listed).map((task) => task.id));
+          // Tasks whose row a write changed during the walk (delete and restore set
+          // updated_at and deleted_at).
+          const touched = new Set<string>();
 
           /** One write from another connection; what it touches need not be listed. */
           const write = async (op: Op) => {
@@ -222,6 +225,7 @@ test('pages never repeat a task nor skip one that stayed, under concurrent write
             if (!task) return;
             task.deleted = op.kind === 'delete';
             required.delete(task.id);
+            touched.add(task.id);
             await writers.db
               .updateTable('tasks')
               .set((eb) => ({
@@ -249,7 +253,15 @@ test('pages never repeat a task nor skip one that stayed, under concurrent write
           }
 
           const ids = served.map((task) => task.id);
-          assert.equal(new Set(ids).size, ids.length, 'a task was served twice');
+          // The promise: no task twice, except one whose sort key itself changed
+          // during the walk (updated_at, or deleted_at in the trash). Keyset pages
+          // follow the row to its new place; without a snapshot, no ordering on a
+          // mutable key can promise both "no repeats" and "no skips" (docs/api.md).
+          const mutableKey = sort === 'updated_at' || sort === '-updated_at' || sort === 'trash';
+          ids.forEach((id, i) => {
+            if (ids.indexOf(id) === i) return;
+            assert.ok(mutableKey && touched.has(id), 'a task was served twice');
+          });
           for (const id of required) assert.ok(ids.includes(id), `task ${id} was skipped`);
           const allowed = scope === 'project' ? [projects[0]] : [projects[0], projects[1]];
           const byId = new Map(model.map((task) => [task.id, task]));
