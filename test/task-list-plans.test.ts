@@ -152,7 +152,7 @@ function assertRangeOf(nodes: PlanNode[], index: string, maxRows: number): void 
 }
 
 const specOf = (overrides: Partial<TaskListSpec>): TaskListSpec => ({
-  scope: { projectId },
+  scope: { projectId, viewer: viewerId },
   order: '-created_at',
   filters: {},
   after: undefined,

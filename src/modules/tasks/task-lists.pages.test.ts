@@ -222,10 +222,10 @@ describe('a list request runs a constant number of statements (no N+1)', () => {
       .execute();
   });
 
-  // One project: authorization, then the page. Across projects: the page alone, as
-  // visibility is a subquery of it.
+  // The page alone: visibility is a subquery of it, for one project and across
+  // projects (an empty page of one project adds the access check, tested below).
   for (const [name, list, expected] of [
-    ['one project', () => big, 2],
+    ['one project', () => big, 1],
     ['across projects', () => '/v1/tasks', 1],
     ['my tasks across projects', () => '/v1/tasks?assignee_id=me', 1],
   ] as const) {

@@ -57,8 +57,13 @@ export interface TaskListPosition {
 }
 
 export interface TaskListSpec {
-  /** One project, or every project the user can see. */
-  readonly scope: { readonly projectId: string } | { readonly visibleTo: string };
+  /**
+   * One project — shown only if `viewer` can see it, checked inside the page
+   * query — or every project the user can see.
+   */
+  readonly scope:
+    | { readonly projectId: string; readonly viewer: string }
+    | { readonly visibleTo: string };
   /** `trash` lists soft-deleted tasks; every other order lists live ones. */
   readonly order: TaskListOrder;
   readonly filters: TaskFilters;
@@ -174,9 +179,16 @@ export function taskPageQuery(db: Db, spec: TaskListSpec) {
     .select([key.as('sort_key'), 'p.key as project_key'])
     .where((eb) =>
       eb.and([
-        'projectId' in scope
-          ? eb('t.project_id', '=', scope.projectId)
-          : eb('t.project_id', 'in', visibleProjectIds(db, scope.visibleTo)),
+        ...('projectId' in scope
+          ? [
+              eb('t.project_id', '=', scope.projectId),
+              // Visibility in the same round trip as the page: the service asks for
+              // the full access check only when the page comes back empty.
+              eb.exists(
+                visibleProjectIds(db, scope.viewer).where('projects.id', '=', scope.projectId),
+              ),
+            ]
+          : [eb('t.project_id', 'in', visibleProjectIds(db, scope.visibleTo))]),
         ...conditions,
       ]),
     )

@@ -23,7 +23,11 @@ const invalidParameter = (parameter: string, detail: string) =>
     errors: [{ parameter, detail }],
   });
 
-/** The tasks of one project the caller can read (else 404). */
+/**
+ * The tasks of one project the caller can read (else 404). The page query itself
+ * admits only a viewer who can see the project, so a page with rows needs no
+ * other query; an empty one may mean "not yours", which the access check tells.
+ */
 export async function listProjectTasks(
   db: Db,
   cursors: CursorCodec,
@@ -31,8 +35,9 @@ export async function listProjectTasks(
   projectId: string,
   query: TaskListQuery,
 ): Promise<TaskPage> {
-  await authorizeProject(db, userId, projectId, 'task.read');
-  return listTasks(db, cursors, userId, { projectId }, query);
+  const page = await listTasks(db, cursors, userId, { projectId, viewer: userId }, query);
+  if (page.tasks.length === 0) await authorizeProject(db, userId, projectId, 'task.read');
+  return page;
 }
 
 /** The tasks of every project the caller can see, in one query. */
