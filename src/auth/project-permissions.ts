@@ -127,9 +127,10 @@ export async function authorizeProject(
   userId: string,
   projectId: string,
   action: ProjectAction,
+  notFound?: () => AppError,
 ): Promise<ProjectAccess> {
   const access = (await projectAccess(db, userId, [projectId])).get(projectId);
-  return assertProjectAction(access, action);
+  return assertProjectAction(access, action, notFound);
 }
 
 /**

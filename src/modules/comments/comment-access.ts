@@ -1,4 +1,5 @@
 import {
+  authorizeProject,
   type ProjectAccess,
   type ProjectAction,
   projectAccess,
@@ -25,10 +26,7 @@ export async function accessToTask(
   action: ProjectAction,
 ): Promise<ProjectAccess> {
   if (!task || task.deleted_at !== null) throw taskNotFound();
-  const access = (await projectAccess(db, userId, [task.project_id])).get(task.project_id);
-  if (!access) throw taskNotFound();
-  if (!projectRoleAllows(access.role, action)) throw forbidden(access, 'this');
-  return access;
+  return authorizeProject(db, userId, task.project_id, action, taskNotFound);
 }
 
 /**

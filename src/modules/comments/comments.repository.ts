@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Trx } from '../../db/database.ts';
+import { purgeSoftDeleted } from '../../db/purge.ts';
 import type { Comment } from '../../db/types.ts';
 
 /** A task as comments see it: where it lives, and whether it is in the trash. */
@@ -124,22 +125,6 @@ export function listComments(
  * are skipped, not waited for, and one restored meanwhile no longer matches. No
  * event: comment.deleted already recorded the change people saw.
  */
-export async function purgeDeletedComments(
-  db: Db,
-  olderThan: Date,
-  batchSize: number,
-): Promise<number> {
-  const result = await db
-    .deleteFrom('comments')
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('comments')
-        .select('id')
-        .where('deleted_at', '<', olderThan)
-        .limit(batchSize)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+export function purgeDeletedComments(db: Db, olderThan: Date, batchSize: number): Promise<number> {
+  return purgeSoftDeleted(db, 'comments', olderThan, batchSize);
 }

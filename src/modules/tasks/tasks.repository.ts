@@ -1,6 +1,7 @@
 // Single-task SQL: one row at a time. List queries live in task-lists.*.
 import type { MembershipRow } from '../../auth/project-permissions.ts';
 import type { Db, Trx } from '../../db/database.ts';
+import { purgeSoftDeleted } from '../../db/purge.ts';
 import type { Task, TaskPriority, TaskStatus } from '../../db/types.ts';
 
 /** A task row as the API needs it: no generated columns, plus its project's current key. */
@@ -159,22 +160,6 @@ export function updateTask(
  * Rows locked right now (being restored) are skipped, not waited for, and a row
  * restored meanwhile no longer matches.
  */
-export async function purgeDeletedTasks(
-  db: Db,
-  olderThan: Date,
-  batchSize: number,
-): Promise<number> {
-  const result = await db
-    .deleteFrom('tasks')
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('tasks')
-        .select('id')
-        .where('deleted_at', '<', olderThan)
-        .limit(batchSize)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+export function purgeDeletedTasks(db: Db, olderThan: Date, batchSize: number): Promise<number> {
+  return purgeSoftDeleted(db, 'tasks', olderThan, batchSize);
 }

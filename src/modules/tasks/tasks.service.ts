@@ -3,7 +3,6 @@ import {
   assertProjectAction,
   authorizeProject,
   type ProjectAccess,
-  type ProjectAction,
   projectAccess,
 } from '../../auth/project-permissions.ts';
 import type { Db, Trx } from '../../db/database.ts';
@@ -21,24 +20,6 @@ const taskNotFound = () => new AppError('not_found', 'task not found');
 
 export const projectArchived = () =>
   new AppError('conflict', 'the project is archived: unarchive it before changing its tasks');
-
-/**
- * May the user take `action` on tasks of this project? A project they cannot see
- * answers exactly like a task that does not exist, so the detail leaks nothing.
- */
-async function authorizeTask(
-  db: Db | Trx,
-  userId: string,
-  projectId: string,
-  action: ProjectAction,
-): Promise<ProjectAccess> {
-  try {
-    return await authorizeProject(db, userId, projectId, action);
-  } catch (error) {
-    if (error instanceof AppError && error.code === 'not_found') throw taskNotFound();
-    throw error;
-  }
-}
 
 /** A live task the user can see. Tasks in the trash are 404 here; restore brings them back. */
 export async function getTask(db: Db, userId: string, taskId: string): Promise<TaskRow> {
@@ -64,7 +45,8 @@ export async function withTaskForWrite<T>(
   return db.transaction().execute(async (trx) => {
     const task = await lockTask(trx, taskId);
     if (!task || (task.deleted_at !== null && !options.includeTrash)) throw taskNotFound();
-    const access = await authorizeTask(trx, userId, task.project_id, 'task.write');
+    // A project the caller cannot see answers like a missing task, leaking nothing.
+    const access = await authorizeProject(trx, userId, task.project_id, 'task.write', taskNotFound);
     if (access.archived) throw projectArchived();
     assertIfMatch(options.ifMatch, task.version);
     return work(trx, task, access);
