@@ -28,12 +28,41 @@ const USAGE = `usage: npm run bench -- [options]
   --log-level <l>     Tasklane's LOG_LEVEL (default warn)
   --ids <n>           random task ids fetched for the requests (default 10000)
   --cpu-prof          profile Tasklane (node --cpu-prof) into bench/results/profiles/
+  --limiter <mode>    Tasklane's rate limiter: memory (default: on, this node's
+                      store), redis (on, REDIS_URL or redis://127.0.0.1:6379) or
+                      off; quotas are raised so that nothing is refused
   --node-flags=<f>    extra Node flags for the Tasklane process only, e.g.
                       --node-flags="--max-semi-space-size=8 --trace-gc" (recorded in the report)
 
 The database is the app's: DATABASE_URL, else embedded PostgreSQL under DATA_DIR
 (use DATA_DIR=bench/data, the one \`npm run seed\` filled).
 `;
+
+const LIMITER_MODES = ['memory', 'redis', 'off'] as const;
+type LimiterMode = (typeof LIMITER_MODES)[number];
+
+/**
+ * The bench is one user at thousands of requests per second: far past any real
+ * quota. The limiter still decides every request, with quotas nothing reaches.
+ */
+function limiterEnv(mode: LimiterMode, connections: number): Record<string, string> {
+  // An inherited REDIS_URL must not turn the memory run into a Redis one.
+  if (mode === 'off') return { RATE_LIMIT_ENABLED: 'false', REDIS_URL: '' };
+  const policies = ['read', 'write', 'search'].flatMap((name) =>
+    ['free', 'pro'].map((plan) => `${name}.${plan}=100000000/60`),
+  );
+  return {
+    RATE_LIMITS: [...policies, 'auth=1000000/60', 'login=1000000/60'].join(' '),
+    RATE_LIMIT_CONCURRENCY: String(connections),
+    RATE_LIMIT_NODE_RPS: '0',
+    ...(mode === 'redis'
+      ? {
+          REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+          RATE_LIMIT_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:`,
+        }
+      : { REDIS_URL: '' }),
+  };
+}
 
 function parseOptions() {
   const { values } = parseCommandLine({
@@ -48,6 +77,7 @@ function parseOptions() {
       ids: { type: 'string', default: '10000' },
       'cpu-prof': { type: 'boolean', default: false },
       'node-flags': { type: 'string', default: '' },
+      limiter: { type: 'string', default: 'memory' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -58,7 +88,11 @@ function parseOptions() {
   const scenarios = values.scenarios.split(',').map((name) => name.trim());
   const unknown = scenarios.filter((name) => !(SCENARIO_NAMES as readonly string[]).includes(name));
   if (unknown.length > 0) throw new UsageError(`unknown scenario(s): ${unknown.join(', ')}`);
+  if (!(LIMITER_MODES as readonly string[]).includes(values.limiter)) {
+    throw new UsageError(`--limiter is one of ${LIMITER_MODES.join(', ')}`);
+  }
   return {
+    limiter: values.limiter as LimiterMode,
     duration: wholeNumber('duration', values.duration, 1, 600),
     connections: wholeNumber('connections', values.connections, 1, 1000),
     rounds: wholeNumber('rounds', values.rounds, 1, 100),
@@ -121,6 +155,7 @@ async function startServers(
       PORT: String(port),
       LOG_LEVEL: options.logLevel,
       ACCESS_TOKEN_TTL_SECONDS: '86400',
+      ...limiterEnv(options.limiter, options.connections),
     },
     port,
     readyPath: '/healthz',
@@ -221,7 +256,7 @@ async function main(): Promise<number> {
         ],
         [
           'load',
-          `autocannon, ${options.connections} connections, ${options.duration} s per scenario, ${options.rounds} alternating round(s) after ${options.warmup} s warm-up each; pg pool ${options.poolSize} in every server; Tasklane LOG_LEVEL=${options.logLevel}${options.nodeFlags.length > 0 ? `, node ${options.nodeFlags.join(' ')}` : ''}${options.cpuProf ? ', --cpu-prof (slower)' : ''}`,
+          `autocannon, ${options.connections} connections, ${options.duration} s per scenario, ${options.rounds} alternating round(s) after ${options.warmup} s warm-up each; pg pool ${options.poolSize} in every server; Tasklane LOG_LEVEL=${options.logLevel}, rate limiter ${options.limiter}${options.nodeFlags.length > 0 ? `, node ${options.nodeFlags.join(' ')}` : ''}${options.cpuProf ? ', --cpu-prof (slower)' : ''}`,
         ],
       ],
       freeMemory: machine.memory,

@@ -10,6 +10,7 @@ import { createDeps } from './deps.ts';
 import { registerDrain } from './http/drain.ts';
 import { answerFrameworkError, registerErrorHandling } from './http/error-handling.ts';
 import { registerIdempotency } from './http/idempotency.ts';
+import { registerLoadShedding } from './http/load-shedding.ts';
 import { registerNulGuard } from './http/nul-guard.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { ProblemSchema } from './http/openapi-responses.ts';
@@ -28,6 +29,9 @@ import { memberRoutes } from './modules/teams/members.routes.ts';
 import { teamRoutes } from './modules/teams/teams.routes.ts';
 import { registerHealth } from './observability/health.ts';
 import { loggerOptions } from './observability/logger.ts';
+import { createMetrics, registerMetricsRoute } from './observability/metrics.ts';
+import { shedPriority } from './ratelimit/policies.ts';
+import { setUpRateLimiting } from './ratelimit/setup.ts';
 import type { Keys } from './secrets.ts';
 
 export const API_VERSION = '0.1.0';
@@ -103,15 +107,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerRequestContext(app);
   registerDrain(app);
+  // Before the limiter: an overloaded node refuses before it spends a decision.
+  registerLoadShedding(app, { ...config.loadShedding, priorityOf: shedPriority });
   registerErrorHandling(app);
   registerNulGuard(app);
   registerStrictQuery(app);
   await registerOpenApi(app, API_VERSION);
   registerHealth(app, db, options.migrations);
   registerProblemPages(app);
+  const metrics = createMetrics();
+  registerMetricsRoute(app, metrics);
 
   const deps = createDeps(config, db, options.keys);
-  // Before the routes, so its hooks wrap every one of them.
+  // Before the routes, so their hooks wrap every one of them; limits before the
+  // idempotency claim, so a refused request stores nothing.
+  await setUpRateLimiting(app, {
+    config: config.rateLimit,
+    redisUrl: config.redisUrl,
+    db,
+    accessTokens: deps.sessions.accessTokens,
+    metrics,
+    log: app.log,
+  });
   registerIdempotency(app, deps);
   await app.register(accountRoutes(deps));
   await app.register(teamRoutes(deps));

@@ -4,7 +4,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, MIN_SIGNING_KEY_BYTES, parseConfig } from './config.ts';
+import {
+  ConfigError,
+  defaultHeapThresholdMib,
+  MIN_SIGNING_KEY_BYTES,
+  parseConfig,
+} from './config.ts';
+import { policyTable } from './ratelimit/policies.ts';
 import { loadSigningSecret } from './secrets.ts';
 
 const KEY = 'k'.repeat(MIN_SIGNING_KEY_BYTES);
@@ -45,6 +51,19 @@ describe('parseConfig', () => {
         refreshReuseGraceSeconds: 3,
         shutdownTimeoutMs: 10_000,
         trustProxy: false,
+        rateLimit: {
+          enabled: true,
+          policies: policyTable(undefined),
+          concurrency: 20,
+          nodeRequestsPerSecond: 10_000,
+          redisTimeoutMs: 10,
+          redisKeyPrefix: 'rl:',
+        },
+        loadShedding: {
+          maxEventLoopDelayMs: 100,
+          maxHeapUsedBytes: defaultHeapThresholdMib() * 1024 * 1024,
+          maxInFlight: 256,
+        },
       },
     );
   });

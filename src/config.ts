@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { getHeapStatistics } from 'node:v8';
+import { POLICY_KEYS, type PolicyTable, policyTable } from './ratelimit/policies.ts';
 
 /**
  * Every setting Tasklane reads from its environment, parsed and validated once at
@@ -22,6 +24,28 @@ export interface Config {
   readonly refreshReuseGraceSeconds: number;
   readonly shutdownTimeoutMs: number;
   readonly trustProxy: boolean;
+  readonly rateLimit: RateLimitConfig;
+  readonly loadShedding: LoadSheddingConfig;
+}
+
+export interface RateLimitConfig {
+  /** False turns every limit off (benchmarks of the bare API; never in production). */
+  readonly enabled: boolean;
+  readonly policies: PolicyTable;
+  /** Requests one caller may have in flight on one node; 0 = no cap. */
+  readonly concurrency: number;
+  /** Requests per second this node takes from everyone together; 0 = no ceiling. */
+  readonly nodeRequestsPerSecond: number;
+  /** Longest wait for Redis before a decision fails open or closed. */
+  readonly redisTimeoutMs: number;
+  readonly redisKeyPrefix: string;
+}
+
+export interface LoadSheddingConfig {
+  /** Each signal over its threshold sheds load; 0 turns a signal off. */
+  readonly maxEventLoopDelayMs: number;
+  readonly maxHeapUsedBytes: number;
+  readonly maxInFlight: number;
 }
 
 interface Setting {
@@ -97,6 +121,54 @@ export const settings: readonly Setting[] = [
     description: 'Trust `X-Forwarded-*` from a reverse proxy (true/false)',
     default: 'false',
   },
+  {
+    name: 'RATE_LIMITS',
+    description: `Overrides of the rate limit policies, e.g. \`read.free=1200/60 auth=20/60~4\` (\`<policy>=<quota>/<window s>[~burst]\`; policies: ${POLICY_KEYS.map((key) => `\`${key}\``).join(', ')}); docs/api.md lists the defaults`,
+    default: 'the defaults in docs/api.md',
+  },
+  {
+    name: 'RATE_LIMIT_ENABLED',
+    description: 'false turns rate limiting off (for benchmarks of the bare API)',
+    default: 'true',
+  },
+  {
+    name: 'RATE_LIMIT_CONCURRENCY',
+    description: 'Requests one caller may have in flight on one node; 0 = no cap',
+    default: '20',
+  },
+  {
+    name: 'RATE_LIMIT_NODE_RPS',
+    description:
+      'Requests per second one node takes from all callers together (then 503); 0 = no ceiling',
+    default: '10000',
+  },
+  {
+    name: 'RATE_LIMIT_REDIS_TIMEOUT_MS',
+    description:
+      'How long a rate limit decision waits for Redis before failing open (reads, writes, search) or closed (sign-in)',
+    default: '10',
+  },
+  {
+    name: 'RATE_LIMIT_KEY_PREFIX',
+    description: 'Prefix of every rate limit key in Redis (several deployments on one Redis)',
+    default: '`rl:`',
+  },
+  {
+    name: 'LOAD_SHED_EVENT_LOOP_DELAY_MS',
+    description:
+      'Event-loop delay (p99 over a second) from which the node sheds load: searches first, then reads and writes at 1.5×, sign-in at 2×; 0 = off',
+    default: '100',
+  },
+  {
+    name: 'LOAD_SHED_HEAP_USED_MB',
+    description: 'V8 heap in use (MiB) from which the node sheds load, as above; 0 = off',
+    default: '60 % of the V8 heap limit',
+  },
+  {
+    name: 'LOAD_SHED_MAX_IN_FLIGHT',
+    description: 'Requests in flight on the node from which it sheds load, as above; 0 = off',
+    default: '256',
+  },
 ];
 
 /** A bad setting: main prints its message as the one line it exits with. */
@@ -170,6 +242,32 @@ function signingKey(env: Env, production: boolean): string | undefined {
   return raw;
 }
 
+const MIB = 1024 * 1024;
+
+/**
+ * 60 % of what V8 may allocate: with reads and writes shed from 1.5× that, a
+ * higher threshold would leave nothing but searches to refuse before the
+ * process runs out of memory.
+ */
+export function defaultHeapThresholdMib(): number {
+  return Math.floor((getHeapStatistics().heap_size_limit * 0.6) / MIB);
+}
+
+function rateLimitPolicies(env: Env): PolicyTable {
+  try {
+    return policyTable(text(env, 'RATE_LIMITS'));
+  } catch (error) {
+    throw new ConfigError(`RATE_LIMITS: ${(error as Error).message}`);
+  }
+}
+
+function keyPrefix(env: Env, name: string, fallback: string): string {
+  const raw = text(env, name) ?? fallback;
+  // The key's hash tag is the caller; braces in the prefix would move it (ADR 0015).
+  if (/[{}\s]/.test(raw)) throw new ConfigError(`${name} must not contain braces or spaces`);
+  return raw;
+}
+
 /** Parses an environment into a frozen Config; throws ConfigError naming the variable at fault. */
 export function parseConfig(env: Env): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'], 'development');
@@ -201,6 +299,20 @@ export function parseConfig(env: Env): Config {
     refreshReuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 3, 0, 60),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     trustProxy: boolean(env, 'TRUST_PROXY', false),
+    rateLimit: {
+      enabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
+      policies: rateLimitPolicies(env),
+      concurrency: integer(env, 'RATE_LIMIT_CONCURRENCY', 20, 0, 100_000),
+      nodeRequestsPerSecond: integer(env, 'RATE_LIMIT_NODE_RPS', 10_000, 0, 10_000_000),
+      redisTimeoutMs: integer(env, 'RATE_LIMIT_REDIS_TIMEOUT_MS', 10, 1, 10_000),
+      redisKeyPrefix: keyPrefix(env, 'RATE_LIMIT_KEY_PREFIX', 'rl:'),
+    },
+    loadShedding: {
+      maxEventLoopDelayMs: integer(env, 'LOAD_SHED_EVENT_LOOP_DELAY_MS', 100, 0, 60_000),
+      maxHeapUsedBytes:
+        integer(env, 'LOAD_SHED_HEAP_USED_MB', defaultHeapThresholdMib(), 0, 1_000_000) * MIB,
+      maxInFlight: integer(env, 'LOAD_SHED_MAX_IN_FLIGHT', 256, 0, 10_000_000),
+    },
   };
   if (config.refreshIdleTtlSeconds > config.refreshAbsoluteTtlSeconds) {
     throw new ConfigError('REFRESH_IDLE_TTL_SECONDS must not exceed REFRESH_ABSOLUTE_TTL_SECONDS');

@@ -20,6 +20,8 @@ function unauthenticated(detail: string, tokenPresented: boolean): AppError {
  */
 export function authenticator(tokens: AccessTokenIssuer) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    // The rate limiter already verified this request's token (bearerPrincipal).
+    if (request.principal) return;
     const header = request.headers.authorization;
     if (header === undefined)
       throw unauthenticated('send Authorization: Bearer <access token>', false);
@@ -28,6 +30,23 @@ export function authenticator(tokens: AccessTokenIssuer) {
     const claims = await tokens.verify(match[1]!);
     if (!claims) throw unauthenticated('the access token is invalid or expired', true);
     request.principal = claims satisfies Principal;
+  };
+}
+
+/**
+ * The caller a request's bearer token names, if it is valid, without refusing
+ * anything: the rate limiter keys by it before the route decides whether it
+ * needs one. Sets `request.principal`, so `authenticate` does not verify twice.
+ */
+export function bearerPrincipal(tokens: AccessTokenIssuer) {
+  return async (request: FastifyRequest): Promise<Principal | undefined> => {
+    if (request.principal) return request.principal;
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : BEARER.exec(header);
+    if (!match) return undefined;
+    const claims = await tokens.verify(match[1]!);
+    if (claims) request.principal = claims;
+    return claims;
   };
 }
 

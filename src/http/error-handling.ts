@@ -32,7 +32,10 @@ function allowedMethods(app: FastifyInstance, path: string): HTTPMethods[] {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const problem = toAppError(error);
-    if (problem.status >= 500) {
+    // A 503 without a cause is a refusal by design (a node ceiling, a sign-in limit
+    // that cannot be checked); whoever refused logs it once, not once per request.
+    const deliberate = problem.code === 'service_unavailable' && problem.cause === undefined;
+    if (problem.status >= 500 && !deliberate) {
       request.log.error({ err: problem.cause ?? error }, 'request failed');
     }
     return sendProblem(request, reply, problem);

@@ -64,7 +64,9 @@ export function beginRequest(request: FastifyRequest, reply: FastifyReply): void
 /** The one log line per request, with only what is safe to keep: no body, query or headers. */
 export function logRequestCompleted(request: FastifyRequest, reply: FastifyReply): void {
   const status = reply.statusCode;
-  const level = status >= 500 ? 'error' : 'info';
+  // A 503 is a refusal by design (shedding, draining, a sign-in limit that cannot be
+  // checked): worth a look, not a page. Other 5xx are failures.
+  const level = status === 503 ? 'warn' : status >= 500 ? 'error' : 'info';
   request.log[level](
     {
       method: request.method,

@@ -85,9 +85,7 @@ export function gcra(
   const params = gcraParams(policy);
   assertNow(nowMs, MAX_NOW_MS);
   assertCost(cost);
-  if (state !== undefined && !Number.isSafeInteger(state.tatUs)) {
-    throw new RangeError(`a GCRA state is an integer number of µs, got ${state.tatUs}`);
-  }
+  assertState(state);
   const nowUs = nowMs * 1000;
   // A TAT in the past is a full bucket: idle time is not banked beyond it.
   const tatUs = Math.max(state?.tatUs ?? nowUs, nowUs);
@@ -104,6 +102,48 @@ export function gcra(
       ? Math.max(ceilMs(debtUs), params.windowMs)
       : ceilMs(debtUs + cost * params.intervalUs - params.toleranceUs);
   return { decision: outcome(params, false, debtUs, retryAfterMs), state };
+}
+
+export interface GcraRefund {
+  /**
+   * The state to keep: the input itself (same object, or undefined) when nothing
+   * changes, undefined when the bucket is full again and the state can be dropped.
+   */
+  readonly state: GcraState | undefined;
+  /** When the kept state expires: the new `resetAfterMs`, 0 when there is none to keep. */
+  readonly resetAfterMs: number;
+}
+
+/**
+ * Gives back `cost` charged earlier (a request whose response turned out free):
+ * the TAT moves back `cost × T`, but never behind now, where the bucket is full;
+ * idle time is not banked by a refund either. A missing or past TAT is already a
+ * full bucket and stays as it is. Refunded at the instant of its charge, or with
+ * nothing else charged in between, the state is exactly the one that charge
+ * started from; ADR 0014 says what happens otherwise.
+ */
+export function gcraRefund(
+  state: GcraState | undefined,
+  nowMs: number,
+  cost: number,
+  policy: RatePolicy,
+): GcraRefund {
+  const { intervalUs } = gcraParams(policy);
+  assertNow(nowMs, MAX_NOW_MS);
+  assertCost(cost);
+  assertState(state);
+  const nowUs = nowMs * 1000;
+  if (state === undefined || state.tatUs <= nowUs) return { state, resetAfterMs: 0 };
+  if (cost === 0) return { state, resetAfterMs: ceilMs(state.tatUs - nowUs) };
+  const tatUs = state.tatUs - cost * intervalUs;
+  if (tatUs <= nowUs) return { state: undefined, resetAfterMs: 0 };
+  return { state: { tatUs }, resetAfterMs: ceilMs(tatUs - nowUs) };
+}
+
+function assertState(state: GcraState | undefined): void {
+  if (state !== undefined && !Number.isSafeInteger(state.tatUs)) {
+    throw new RangeError(`a GCRA state is an integer number of µs, got ${state.tatUs}`);
+  }
 }
 
 function outcome(

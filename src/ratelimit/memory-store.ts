@@ -1,6 +1,6 @@
-import { type GcraState, gcra } from './gcra.ts';
+import { type GcraState, gcra, gcraRefund } from './gcra.ts';
 import { LruTtlCache } from './lru.ts';
-import { type SlidingWindowState, slidingWindow } from './sliding-window.ts';
+import { type SlidingWindowState, slidingWindow, slidingWindowRefund } from './sliding-window.ts';
 import type { Decision, RateLimitStore, RatePolicy } from './types.ts';
 
 type State = GcraState | SlidingWindowState;
@@ -46,21 +46,36 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const now = this.#clock();
     const cacheKey = entryKey(key, policy);
     const state = this.#cache.get(cacheKey, now);
-    // A state of the other shape (a policy name reused across algorithms) counts as none.
     const next =
       policy.algorithm === 'gcra'
-        ? gcra(state !== undefined && 'tatUs' in state ? state : undefined, now, cost, policy)
-        : slidingWindow(
-            state !== undefined && 'current' in state ? state : undefined,
-            now,
-            cost,
-            policy,
-          );
+        ? gcra(asGcra(state), now, cost, policy)
+        : slidingWindow(asSlidingWindow(state), now, cost, policy);
     // The algorithms hand back the very state they were given when nothing was charged.
     if (next.state !== undefined && next.state !== state) {
       this.#cache.set(cacheKey, next.state, now + next.decision.resetAfterMs, now);
     }
     return next.decision;
+  }
+
+  async refund(key: string, policy: RatePolicy, cost: number): Promise<void> {
+    this.refundNow(key, policy, cost);
+  }
+
+  /** `refund` without the promise, as `decideNow` is to `decide`. */
+  refundNow(key: string, policy: RatePolicy, cost: number): void {
+    const now = this.#clock();
+    const cacheKey = entryKey(key, policy);
+    const state = this.#cache.get(cacheKey, now);
+    const next =
+      policy.algorithm === 'gcra'
+        ? gcraRefund(asGcra(state), now, cost, policy)
+        : slidingWindowRefund(asSlidingWindow(state), now, cost, policy);
+    if (next.state === undefined) {
+      // Back to a full bucket, which a missing entry says as well.
+      this.#cache.delete(cacheKey);
+    } else if (next.state !== state) {
+      this.#cache.set(cacheKey, next.state, now + next.resetAfterMs, now);
+    }
   }
 
   /** Milliseconds until the state of `key` under `policy` expires; undefined when there is none. */
@@ -73,6 +88,15 @@ export class MemoryRateLimitStore implements RateLimitStore {
   async close(): Promise<void> {
     this.#cache.clear();
   }
+}
+
+// A state of the other shape (a policy name reused across algorithms) counts as none.
+function asGcra(state: State | undefined): GcraState | undefined {
+  return state !== undefined && 'tatUs' in state ? state : undefined;
+}
+
+function asSlidingWindow(state: State | undefined): SlidingWindowState | undefined {
+  return state !== undefined && 'current' in state ? state : undefined;
 }
 
 // Policy names are header tokens and never hold a NUL, so (name, key) pairs cannot collide.

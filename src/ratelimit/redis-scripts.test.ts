@@ -1,6 +1,6 @@
 // The Lua scripts are the algorithms of gcra.ts and sliding-window.ts again, in
 // another language: this file proves they agree, step by step, on the property
-// tests' random policies and arrivals. Each script is run with one line changed:
+// tests' random policies and arrivals, with refunds mixed in. Each script is run with one line changed:
 // the clock comes from the test instead of Redis's TIME, so any moment can be
 // replayed.
 import assert from 'node:assert/strict';
@@ -8,10 +8,20 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { type GcraState, gcra, gcraParams } from './gcra.ts';
-import { GCRA_SCRIPT, SLIDING_WINDOW_SCRIPT } from './redis-store.ts';
-import { arrivalsArb, policyArb } from './reference.ts';
-import { type SlidingWindowState, slidingWindow, slidingWindowLimit } from './sliding-window.ts';
+import { type GcraState, gcra, gcraParams, gcraRefund } from './gcra.ts';
+import {
+  GCRA_REFUND_SCRIPT,
+  GCRA_SCRIPT,
+  SLIDING_WINDOW_REFUND_SCRIPT,
+  SLIDING_WINDOW_SCRIPT,
+} from './redis-store.ts';
+import { policyArb, stepsArb } from './reference.ts';
+import {
+  type SlidingWindowState,
+  slidingWindow,
+  slidingWindowParams,
+  slidingWindowRefund,
+} from './sliding-window.ts';
 import type { Decision, RatePolicy } from './types.ts';
 
 const redisUrl = process.env.REDIS_URL;
@@ -42,11 +52,49 @@ function toDecision(reply: unknown): Decision {
 
 type Exec = [Error | null, unknown][];
 
-// PTTL is read a moment after the script set it; on Redis before 7.2 a
-// millisecond may tick in between, even inside MULTI.
-function assertExpiresAtReset(pttl: unknown, decision: Decision): void {
-  const ttl = pttl as number;
-  assert.ok(ttl <= decision.resetAfterMs && ttl >= decision.resetAfterMs - 1, `PTTL ${ttl}`);
+/**
+ * Runs one step's transaction, opened with TIME and closed with the state, its
+ * PTTL and TIME again: the script's reply, what it left, and how long Redis
+ * really took meanwhile.
+ */
+async function runStep(
+  tx: ReturnType<Redis['multi']>,
+): Promise<{ reply: unknown; stored: unknown; pttl: unknown; tookMs: number }> {
+  const values = ((await tx.exec()) as Exec).map(([error, value]) => {
+    assert.ifError(error);
+    return value;
+  });
+  const [reply, stored, pttl, ended] = values.slice(-4);
+  const micros = (time: unknown) =>
+    Number((time as string[])[0]) * 1e6 + Number((time as string[])[1]);
+  return { reply, stored, pttl, tookMs: Math.ceil((micros(ended) - micros(values[0])) / 1000) };
+}
+
+/**
+ * What a script left in Redis, given the state before it (set with no expiry)
+ * and the one the TypeScript keeps: nothing written when that is the same
+ * state; no key when it is none; else that state, expiring at the reset.
+ * `stored` is the key's fields as numbers, undefined when there is no key.
+ */
+function assertStored<S>(
+  expected: { before: S | undefined; after: S | undefined; resetAfterMs: number },
+  stored: number[] | undefined,
+  { pttl, tookMs }: { pttl: unknown; tookMs: number },
+  fields: (state: S) => number[],
+): void {
+  const { before, after, resetAfterMs } = expected;
+  if (after === before) {
+    assert.deepEqual(stored, before === undefined ? undefined : fields(before), 'nothing written');
+    assert.equal(pttl, before === undefined ? -2 : -1, 'nothing written');
+  } else if (after === undefined) {
+    assert.equal(pttl, -2, 'the key is deleted');
+  } else {
+    assert.deepEqual(stored, fields(after));
+    // PTTL is read a moment after the script set it, and on Redis before 7.2 its
+    // clock runs on inside MULTI: by a ms, or more on a loaded machine.
+    const ttl = pttl as number;
+    assert.ok(ttl <= resetAfterMs && ttl >= resetAfterMs - tookMs - 1, `PTTL ${ttl}`);
+  }
 }
 
 describe('the Redis scripts agree with the TypeScript algorithms', {
@@ -63,35 +111,43 @@ describe('the Redis scripts agree with the TypeScript algorithms', {
     redis.disconnect();
   });
 
-  test('GCRA: the same decisions, the same stored TAT, expiring at the reset', async () => {
-    const script = withTestClock(GCRA_SCRIPT);
+  test('GCRA: the same decisions and refunds, the same stored TAT, expiring at the reset', async () => {
+    const decideScript = withTestClock(GCRA_SCRIPT);
+    const refundScript = withTestClock(GCRA_REFUND_SCRIPT);
     const key = `${keyPrefix}{gcra}:test:gcra`;
     const scenario = policyArb.chain((numbers) => {
       const policy: RatePolicy = { name: 'test', algorithm: 'gcra', ...numbers };
       const { windowMs, capacity } = gcraParams(policy);
-      return fc.tuple(fc.constant(policy), arrivalsArb(windowMs, capacity + 1));
+      return fc.tuple(fc.constant(policy), stepsArb(windowMs, capacity + 1));
     });
     await fc.assert(
-      fc.asyncProperty(scenario, async ([policy, arrivals]) => {
+      fc.asyncProperty(scenario, async ([policy, steps]) => {
         const { intervalUs, capacity, windowMs } = gcraParams(policy);
         let state: GcraState | undefined;
-        for (const { at, cost } of arrivals) {
-          const expected = gcra(state, at, cost, policy);
-          // One transaction per step: time stands still inside it, so a 1 ms expiry cannot strike.
-          const tx = redis.multi().del(key);
+        for (const { at, cost, refund } of steps) {
+          // One transaction per step: expiry time stands still inside it, so a 1 ms expiry cannot strike.
+          const tx = redis.multi().time().del(key);
           if (state) tx.set(key, state.tatUs);
-          tx.eval(script, 1, key, intervalUs, capacity, cost, windowMs, ...timeArgs(at));
-          tx.get(key).pttl(key);
-          const results = (await tx.exec()) as Exec;
-          const [reply, stored, pttl] = results.slice(-3).map(([error, value]) => {
-            assert.ifError(error);
-            return value;
-          });
-          assert.deepEqual(toDecision(reply), expected.decision, `at ${at}, cost ${cost}`);
-          if (expected.state !== state) {
-            assert.equal(Number(stored), expected.state!.tatUs);
-            assertExpiresAtReset(pttl, expected.decision);
+          if (refund) tx.eval(refundScript, 1, key, intervalUs, cost, ...timeArgs(at));
+          else tx.eval(decideScript, 1, key, intervalUs, capacity, cost, windowMs, ...timeArgs(at));
+          const { reply, stored, ...expiry } = await runStep(tx.get(key).pttl(key).time());
+
+          const step = `${refund ? 'refund' : 'decision'} at ${at}, cost ${cost}`;
+          let expected: { state: GcraState | undefined; resetAfterMs: number };
+          if (refund) {
+            expected = gcraRefund(state, at, cost, policy);
+            assert.equal(reply, expected.resetAfterMs, step);
+          } else {
+            const { decision, state: next } = gcra(state, at, cost, policy);
+            assert.deepEqual(toDecision(reply), decision, step);
+            expected = { state: next, resetAfterMs: decision.resetAfterMs };
           }
+          assertStored(
+            { before: state, after: expected.state, resetAfterMs: expected.resetAfterMs },
+            stored === null ? undefined : [Number(stored)],
+            expiry,
+            (s) => [s.tatUs],
+          );
           state = expected.state;
         }
       }),
@@ -99,40 +155,45 @@ describe('the Redis scripts agree with the TypeScript algorithms', {
     );
   });
 
-  test('sliding window: the same decisions, the same stored counts, expiring at the reset', async () => {
-    const script = withTestClock(SLIDING_WINDOW_SCRIPT);
+  test('sliding window: the same decisions and refunds, the same stored counts, expiring at the reset', async () => {
+    const decideScript = withTestClock(SLIDING_WINDOW_SCRIPT);
+    const refundScript = withTestClock(SLIDING_WINDOW_REFUND_SCRIPT);
     const key = `${keyPrefix}{sw}:test:sliding_window`;
     const scenario = policyArb.chain((numbers) => {
       const policy: RatePolicy = { name: 'test', algorithm: 'sliding_window', ...numbers };
-      const windowMs = Math.round(policy.windowSeconds * 1000);
-      return fc.tuple(fc.constant(policy), arrivalsArb(windowMs, slidingWindowLimit(policy) + 1));
+      const { windowMs, limit } = slidingWindowParams(policy);
+      return fc.tuple(fc.constant(policy), stepsArb(windowMs, limit + 1));
     });
     await fc.assert(
-      fc.asyncProperty(scenario, async ([policy, arrivals]) => {
-        const windowMs = Math.round(policy.windowSeconds * 1000);
-        const limit = slidingWindowLimit(policy);
+      fc.asyncProperty(scenario, async ([policy, steps]) => {
+        const { windowMs, limit } = slidingWindowParams(policy);
         let state: SlidingWindowState | undefined;
-        for (const { at, cost } of arrivals) {
-          const expected = slidingWindow(state, at, cost, policy);
-          const tx = redis.multi().del(key);
+        for (const { at, cost, refund } of steps) {
+          const tx = redis.multi().time().del(key);
           if (state) tx.hset(key, { s: state.windowStart, c: state.current, p: state.previous });
-          tx.eval(script, 1, key, windowMs, limit, cost, ...timeArgs(at));
-          tx.hmget(key, 's', 'c', 'p').pttl(key);
-          const results = (await tx.exec()) as Exec;
-          const [reply, stored, pttl] = results.slice(-3).map(([error, value]) => {
-            assert.ifError(error);
-            return value;
-          });
-          assert.deepEqual(toDecision(reply), expected.decision, `at ${at}, cost ${cost}`);
-          if (expected.state !== state) {
-            const next = expected.state!;
-            assert.deepEqual((stored as string[]).map(Number), [
-              next.windowStart,
-              next.current,
-              next.previous,
-            ]);
-            assertExpiresAtReset(pttl, expected.decision);
+          if (refund) tx.eval(refundScript, 1, key, windowMs, cost, ...timeArgs(at));
+          else tx.eval(decideScript, 1, key, windowMs, limit, cost, ...timeArgs(at));
+          const { reply, stored, ...expiry } = await runStep(
+            tx.hmget(key, 's', 'c', 'p').pttl(key).time(),
+          );
+
+          const step = `${refund ? 'refund' : 'decision'} at ${at}, cost ${cost}`;
+          let expected: { state: SlidingWindowState | undefined; resetAfterMs: number };
+          if (refund) {
+            expected = slidingWindowRefund(state, at, cost, policy);
+            assert.equal(reply, expected.resetAfterMs, step);
+          } else {
+            const { decision, state: next } = slidingWindow(state, at, cost, policy);
+            assert.deepEqual(toDecision(reply), decision, step);
+            expected = { state: next, resetAfterMs: decision.resetAfterMs };
           }
+          const fields = stored as (string | null)[];
+          assertStored(
+            { before: state, after: expected.state, resetAfterMs: expected.resetAfterMs },
+            fields[0] === null ? undefined : fields.map(Number),
+            expiry,
+            (s) => [s.windowStart, s.current, s.previous],
+          );
           state = expected.state;
         }
       }),

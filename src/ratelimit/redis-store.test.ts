@@ -146,7 +146,7 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
     }
   });
 
-  test('state is one string key, hash-tagged by caller, holding the TAT, expiring at the reset', async () => {
+  test('state is one string key, hash-tagged by caller, holding the TAT, expiring at the reset; a refund moves both back', async () => {
     const store = new RedisRateLimitStore({ url: redisUrl!, keyPrefix });
     try {
       assert.ok(await store.waitUntilConnected(2000));
@@ -161,24 +161,32 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
       assert.ok(Math.abs(tatUs - nowUs - 18_000_000) < 100_000, 'TAT = now + 3 × 6 s');
       const pttl = await raw.pttl(key);
       assert.ok(pttl > 17_900 && pttl <= decision.resetAfterMs, `PTTL ${pttl}`);
+
+      await store.refund(caller, limit, 1);
+      assert.equal(Number(await raw.get(key)), tatUs - 6_000_000);
+      const refundedPttl = await raw.pttl(key);
+      assert.ok(refundedPttl > 11_900 && refundedPttl <= 12_000, `PTTL ${refundedPttl}`);
+      await store.refund(caller, limit, 2);
+      assert.equal(await raw.exists(key), 0, 'back to a full bucket: no key');
     } finally {
       await store.close();
     }
   });
 
-  test('when Redis answers with an error, the decision rejects with reason "error"', async () => {
+  test('when Redis answers with an error, a decision or refund rejects with reason "error"', async () => {
     const store = new RedisRateLimitStore({ url: redisUrl!, keyPrefix });
     try {
       assert.ok(await store.waitUntilConnected(2000));
       const caller = randomUUID();
       await raw.hset(redisKey(keyPrefix, caller, limit), 'not', 'a tat');
       assertStoreError((await timed(store.decide(caller, limit, 1))).result, 'error');
+      assertStoreError((await timed(store.refund(caller, limit, 1))).result, 'error');
     } finally {
       await store.close();
     }
   });
 
-  test('a closed port rejects every decision at once with reason "unavailable"', async () => {
+  test('a closed port rejects every decision and refund at once with reason "unavailable"', async () => {
     const errors: Error[] = [];
     const store = new RedisRateLimitStore({
       url: 'redis://127.0.0.1:1',
@@ -187,7 +195,9 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
     });
     try {
       for (let i = 0; i < 20; i++) {
-        const { ms, result } = await timed(store.decide(randomUUID(), limit, 1));
+        const call: Promise<unknown> =
+          i % 2 === 0 ? store.decide(randomUUID(), limit, 1) : store.refund(randomUUID(), limit, 1);
+        const { ms, result } = await timed(call);
         assertStoreError(result, 'unavailable');
         assert.ok(ms < 50, `took ${ms} ms`);
       }
@@ -199,7 +209,7 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
     }
   });
 
-  test('a hung Redis times out within timeoutMs, then fails fast, and recovers when it answers again', async () => {
+  test('a hung Redis times out decisions and refunds within timeoutMs, then fails fast, and recovers when it answers again', async () => {
     const target = new URL(redisUrl!);
     const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
     await proxy.open();
@@ -215,10 +225,15 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
       await store.decide(randomUUID(), limit, 1);
 
       proxy.hold();
-      const hung = await timed(store.decide(randomUUID(), limit, 1));
-      assertStoreError(hung.result, 'timeout');
-      // Not a moment before the timeout, and not much after it (timers run late on a busy machine).
-      assert.ok(hung.ms >= 29 && hung.ms < 30 + 100, `took ${hung.ms} ms`);
+      const hungCalls = await Promise.all([
+        timed(store.decide(randomUUID(), limit, 1)),
+        timed(store.refund(randomUUID(), limit, 1)),
+      ]);
+      for (const hung of hungCalls) {
+        assertStoreError(hung.result, 'timeout');
+        // Not a moment before the timeout, and not much after it (timers run late on a busy machine).
+        assert.ok(hung.ms >= 29 && hung.ms < 30 + 100, `took ${hung.ms} ms`);
+      }
 
       // After connectTimeoutMs without a reply the socket is dropped: decisions
       // stop waiting for the timeout and fail at once while it reconnects.

@@ -1,15 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { Redis, ReplyError } from 'ioredis';
-import { assertCost, gcraParams, policyWindowMs } from './gcra.ts';
-import { slidingWindowLimit } from './sliding-window.ts';
+import { assertCost, gcraParams } from './gcra.ts';
+import { slidingWindowParams } from './sliding-window.ts';
 import type { Decision, RateLimitStore, RatePolicy } from './types.ts';
 
 /** The Lua sources, read once at startup; exported for the test that checks them against the TS. */
-export const GCRA_SCRIPT = readFileSync(new URL('./redis-gcra.lua', import.meta.url), 'utf8');
-export const SLIDING_WINDOW_SCRIPT = readFileSync(
-  new URL('./redis-sliding-window.lua', import.meta.url),
-  'utf8',
-);
+export const GCRA_SCRIPT = readScript('redis-gcra.lua');
+export const GCRA_REFUND_SCRIPT = readScript('redis-gcra-refund.lua');
+export const SLIDING_WINDOW_SCRIPT = readScript('redis-sliding-window.lua');
+export const SLIDING_WINDOW_REFUND_SCRIPT = readScript('redis-sliding-window-refund.lua');
+
+function readScript(name: string): string {
+  return readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
+}
 
 /** Why a decision could not be made; the policy layer fails open or closed on any of them. */
 export type RateLimitStoreErrorReason =
@@ -67,11 +70,13 @@ interface RateLimitCommands {
     limit: number,
     cost: number,
   ): Promise<unknown>;
+  rateLimitGcraRefund(key: string, intervalUs: number, cost: number): Promise<unknown>;
+  rateLimitSlidingWindowRefund(key: string, windowMs: number, cost: number): Promise<unknown>;
 }
 
 /**
- * Rate limit state shared by a fleet: one Lua script per decision, one round
- * trip, Redis's clock. See ADR 0015 for the key layout and the failure modes.
+ * Rate limit state shared by a fleet: one Lua script per decision or refund, one
+ * round trip, Redis's clock. See ADR 0015 for the key layout and the failure modes.
  */
 export class RedisRateLimitStore implements RateLimitStore {
   readonly #client: Redis & RateLimitCommands;
@@ -106,6 +111,11 @@ export class RedisRateLimitStore implements RateLimitStore {
     // EVALSHA, falling back to EVAL when Redis has not seen the script (ioredis).
     client.defineCommand('rateLimitGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
     client.defineCommand('rateLimitSlidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW_SCRIPT });
+    client.defineCommand('rateLimitGcraRefund', { numberOfKeys: 1, lua: GCRA_REFUND_SCRIPT });
+    client.defineCommand('rateLimitSlidingWindowRefund', {
+      numberOfKeys: 1,
+      lua: SLIDING_WINDOW_REFUND_SCRIPT,
+    });
     this.#client = client as Redis & RateLimitCommands;
   }
 
@@ -145,6 +155,25 @@ export class RedisRateLimitStore implements RateLimitStore {
       command,
     )) as ScriptReply;
     return { allowed: allowed === 1, remaining, retryAfterMs, resetAfterMs };
+  }
+
+  /**
+   * Fails as `decide` fails, with a RateLimitStoreError. A refund that times out
+   * may still have been applied; one that is lost leaves the caller charged, the
+   * stricter side. Either way, do not retry it: a late duplicate gives back twice.
+   */
+  async refund(key: string, policy: RatePolicy, cost: number): Promise<void> {
+    assertCost(cost);
+    const stateKey = redisKey(this.#keyPrefix, key, policy);
+    const command =
+      policy.algorithm === 'gcra'
+        ? this.#client.rateLimitGcraRefund(stateKey, gcraParams(policy).intervalUs, cost)
+        : this.#client.rateLimitSlidingWindowRefund(
+            stateKey,
+            slidingWindowParams(policy).windowMs,
+            cost,
+          );
+    await this.#withTimeout(command);
   }
 
   /** Milliseconds until the state of `key` under `policy` expires; undefined when there is none. */
@@ -209,16 +238,6 @@ export function redisKey(prefix: string, key: string, policy: RatePolicy): strin
   // `{}` is no hash tag at all: the caller's policies would scatter across slots.
   if (key === '') throw new RangeError('a rate limit key is not empty');
   return `${prefix}{${key}}:${policy.name}:${policy.algorithm}`;
-}
-
-/** The sliding window's constants, with the bound `slidingWindow` checks before its arithmetic. */
-function slidingWindowParams(policy: RatePolicy): { windowMs: number; limit: number } {
-  const windowMs = policyWindowMs(policy);
-  const limit = slidingWindowLimit(policy);
-  if (limit * windowMs * 2 > Number.MAX_SAFE_INTEGER) {
-    throw new RangeError(`policy ${policy.name}: (quota + burst) × window is too large`);
-  }
-  return { windowMs, limit };
 }
 
 // Classified by type, never by message text: a server reply is an error Redis

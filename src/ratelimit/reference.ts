@@ -67,13 +67,23 @@ export function heaviestWindow(arrivals: readonly Arrival[], windowMs: number): 
   return heaviest;
 }
 
+/** A limiter's decision function, bound to a policy. */
+export type DecideFn<S> = (
+  state: S | undefined,
+  nowMs: number,
+  cost: number,
+) => { decision: Decision; state: S | undefined };
+
+/** A limiter's refund function, bound to a policy. */
+export type RefundFn<S> = (
+  state: S | undefined,
+  nowMs: number,
+  cost: number,
+) => { state: S | undefined };
+
 /** Feeds `arrivals` to a limiter from an empty state; its decisions, in order. */
 export function replay<S>(
-  decide: (
-    state: S | undefined,
-    nowMs: number,
-    cost: number,
-  ) => { decision: Decision; state: S | undefined },
+  decide: DecideFn<S>,
   arrivals: readonly Arrival[],
   initial?: S,
 ): { decisions: Decision[]; state: S | undefined } {
@@ -81,6 +91,50 @@ export function replay<S>(
   const decisions = arrivals.map(({ at, cost }) => {
     const result = decide(state, at, cost);
     state = result.state;
+    return result.decision;
+  });
+  return { decisions, state };
+}
+
+/** A request whose response may turn out free (a 304), and then be refunded. */
+export interface FreeableArrival extends Arrival {
+  /** When its charge, if admitted, is given back; undefined: the response was not free. */
+  readonly refundedAt?: number;
+}
+
+/**
+ * Charges each arrival and, when a free one was admitted, refunds it at its
+ * `refundedAt`, as the HTTP layer does with a 304. Decisions in order.
+ */
+export function replayWithRefunds<S>(
+  decide: DecideFn<S>,
+  refund: RefundFn<S>,
+  arrivals: readonly FreeableArrival[],
+): { decisions: Decision[]; state: S | undefined } {
+  let state: S | undefined;
+  const decisions = arrivals.map(({ at, cost, refundedAt }) => {
+    const result = decide(state, at, cost);
+    state = result.state;
+    if (refundedAt !== undefined && result.decision.allowed) {
+      state = refund(state, refundedAt, cost).state;
+    }
+    return result.decision;
+  });
+  return { decisions, state };
+}
+
+/**
+ * What a refund promises, by definition: the free arrivals decided but never
+ * charged (the state they would leave is dropped). Decisions in order.
+ */
+export function replayNeverCharged<S>(
+  decide: DecideFn<S>,
+  arrivals: readonly FreeableArrival[],
+): { decisions: Decision[]; state: S | undefined } {
+  let state: S | undefined;
+  const decisions = arrivals.map(({ at, cost, refundedAt }) => {
+    const result = decide(state, at, cost);
+    if (refundedAt === undefined) state = result.state;
     return result.decision;
   });
   return { decisions, state };
@@ -136,4 +190,57 @@ export function arrivalsArb(windowMs: number, maxCost: number): fc.Arbitrary<Arr
         return { at, cost: c };
       });
     });
+}
+
+/**
+ * `arrivalsArb`, with about two in five responses free: each refunded at its own
+ * arrival or later, but no later than the next arrival, so nothing else is
+ * charged between a charge and its refund.
+ */
+export function freeableArrivalsArb(
+  windowMs: number,
+  maxCost: number,
+): fc.Arbitrary<FreeableArrival[]> {
+  // How far towards the next arrival the refund comes, in percent; undefined: not free.
+  const refundDelay = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.constant(0) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 100 }) },
+  );
+  return arrivalsArb(windowMs, maxCost).chain((arrivals) =>
+    fc
+      .array(refundDelay, { minLength: arrivals.length, maxLength: arrivals.length })
+      .map((delays) =>
+        arrivals.map((arrival, i) => {
+          const percent = delays[i];
+          if (percent === undefined) return arrival;
+          const next = arrivals[i + 1]?.at ?? arrival.at + 2 * windowMs;
+          return {
+            ...arrival,
+            refundedAt: arrival.at + Math.floor(((next - arrival.at) * percent) / 100),
+          };
+        }),
+      ),
+  );
+}
+
+/** What a store is asked, in time order: a decision, or (`refund`) a refund of `cost`. */
+export interface Step extends Arrival {
+  readonly refund: boolean;
+}
+
+/**
+ * `arrivalsArb` with about one step in three a refund instead: of any cost,
+ * at any moment, whether or not anything was charged — what a careless or
+ * hostile caller of `refund` could do.
+ */
+export function stepsArb(windowMs: number, maxCost: number): fc.Arbitrary<Step[]> {
+  return arrivalsArb(windowMs, maxCost).chain((arrivals) =>
+    fc
+      .array(fc.integer({ min: 0, max: 2 }), {
+        minLength: arrivals.length,
+        maxLength: arrivals.length,
+      })
+      .map((kinds) => arrivals.map((arrival, i) => ({ ...arrival, refund: kinds[i] === 0 }))),
+  );
 }

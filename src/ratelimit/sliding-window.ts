@@ -39,6 +39,19 @@ export function slidingWindowLimit(policy: RatePolicy): number {
   return policy.quota + policy.burst;
 }
 
+/**
+ * The policy's window W in ms and its limit N, after the checks of
+ * `policyWindowMs` and one more: every product of a count and a time stays exact.
+ */
+export function slidingWindowParams(policy: RatePolicy): { windowMs: number; limit: number } {
+  const windowMs = policyWindowMs(policy);
+  const limit = slidingWindowLimit(policy);
+  if (limit * windowMs * 2 > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`policy ${policy.name}: (quota + burst) × window is too large`);
+  }
+  return { windowMs, limit };
+}
+
 const MAX_NOW_MS = Number.MAX_SAFE_INTEGER - 2 ** 41;
 
 /**
@@ -56,11 +69,7 @@ export function slidingWindow(
   cost: number,
   policy: RatePolicy,
 ): SlidingWindowResult {
-  const windowMs = policyWindowMs(policy);
-  const limit = slidingWindowLimit(policy);
-  if (limit * windowMs * 2 > Number.MAX_SAFE_INTEGER) {
-    throw new RangeError(`policy ${policy.name}: (quota + burst) × window is too large`);
-  }
+  const { windowMs, limit } = slidingWindowParams(policy);
   assertNow(nowMs, MAX_NOW_MS);
   assertCost(cost);
   const { start, previous, current } = roll(state, nowMs, windowMs);
@@ -83,6 +92,49 @@ export function slidingWindow(
       ? nowMs + Math.max(resetAfter(counts, nowMs), windowMs)
       : admissibleAt(counts, elapsed, cost);
   return { decision: outcome(counts, nowMs, elapsed, false, retryAt - nowMs), state };
+}
+
+export interface SlidingWindowRefund {
+  /**
+   * The state to keep: the input itself (same object, or undefined) when nothing
+   * changes, undefined when both counts are back to 0 and the state can be dropped.
+   */
+  readonly state: SlidingWindowState | undefined;
+  /** When the kept state expires: the new `resetAfterMs`, 0 when there is none to keep. */
+  readonly resetAfterMs: number;
+}
+
+/**
+ * Gives back `cost` charged earlier (a request whose response turned out free).
+ * A charge lands whole in one fixed window, so it comes off the current window's
+ * count when that count holds it, and otherwise off the previous one's (the
+ * charge was made before the boundary); counts never go below 0. Refunded in the
+ * window of its charge, or in the next with nothing charged there yet, the
+ * estimate is exactly as if the charge had never been made; ADR 0014 says what
+ * happens otherwise.
+ */
+export function slidingWindowRefund(
+  state: SlidingWindowState | undefined,
+  nowMs: number,
+  cost: number,
+  policy: RatePolicy,
+): SlidingWindowRefund {
+  const { windowMs, limit } = slidingWindowParams(policy);
+  assertNow(nowMs, MAX_NOW_MS);
+  assertCost(cost);
+  const counts: Counts = { ...roll(state, nowMs, windowMs), windowMs, limit };
+  let { previous, current } = counts;
+  if (current >= cost) current -= cost;
+  else previous = Math.max(0, previous - cost);
+
+  if (current === counts.current && previous === counts.previous) {
+    return { state, resetAfterMs: resetAfter(counts, nowMs) };
+  }
+  if (current === 0 && previous === 0) return { state: undefined, resetAfterMs: 0 };
+  return {
+    state: { windowStart: counts.start, current, previous },
+    resetAfterMs: resetAfter({ ...counts, current, previous }, nowMs),
+  };
 }
 
 interface Counts {

@@ -197,6 +197,59 @@ for (const underTest of storesUnderTest) {
         );
       });
 
+      test('drained, then refunded one, exactly one more is admitted', async () => {
+        const limit = policy(5, 3600);
+        const key = randomUUID();
+        await decideTimes(store, key, limit, 5);
+        assert.equal((await store.decide(key, limit, 1)).allowed, false);
+        await store.refund(key, limit, 1);
+        assert.equal((await store.decide(key, limit, 0)).remaining, 1);
+        const after = await decideTimes(store, key, limit, 2);
+        assert.deepEqual(
+          after.map((d) => d.allowed),
+          [true, false],
+        );
+      });
+
+      test('a partly refunded state expires at its new reset; a wholly refunded one is gone', async () => {
+        const limit = policy(5, 3600);
+        const key = randomUUID();
+        await store.decide(key, limit, 3);
+        await store.refund(key, limit, 1);
+        const read = await store.decide(key, limit, 0);
+        assert.equal(read.remaining, 3);
+        const ttl = await store.ttlMs(key, limit);
+        // The expiry is whole ms rounded up at the refund, the reset rounded up at the
+        // later read: the two may differ by the rounding, 1 ms.
+        assert.ok(
+          ttl !== undefined && ttl <= read.resetAfterMs + 1 && ttl > read.resetAfterMs - 100,
+          `ttl ${ttl}, reset ${read.resetAfterMs}`,
+        );
+
+        await store.refund(key, limit, 2);
+        assert.equal(await store.ttlMs(key, limit), undefined);
+        assert.deepEqual(await store.decide(key, limit, 0), {
+          allowed: true,
+          remaining: 5,
+          retryAfterMs: 0,
+          resetAfterMs: 0,
+        });
+      });
+
+      test('a refund on a fresh key changes nothing: no state, and never more than a full bucket', async () => {
+        const limit = policy(5, 3600);
+        const key = randomUUID();
+        await store.refund(key, limit, 3);
+        assert.equal(await store.ttlMs(key, limit), undefined);
+        const burst = await decideTimes(store, key, limit, 6);
+        assert.deepEqual(
+          burst.map((d) => d.allowed),
+          [true, true, true, true, true, false],
+        );
+        await store.refund(key, limit, 0);
+        assert.equal((await store.decide(key, limit, 0)).remaining, 0);
+      });
+
       test('callers and policies are independent', async () => {
         const limit = policy(1, 3600);
         const key = randomUUID();
@@ -223,15 +276,15 @@ for (const underTest of storesUnderTest) {
         }
       });
 
-      test('a cost that is not an integer >= 0, a policy no limiter can honour, or an empty key is a RangeError', async () => {
-        for (const cost of [-1, 0.5, Number.NaN]) {
-          await assert.rejects(store.decide(randomUUID(), policy(5, 1), cost), RangeError);
+      test('to decide or refund, a cost that is not an integer >= 0, a policy no limiter can honour, or an empty key is a RangeError', async () => {
+        for (const call of [store.decide, store.refund]) {
+          const run = call.bind(store);
+          for (const cost of [-1, 0.5, Number.NaN]) {
+            await assert.rejects(run(randomUUID(), policy(5, 1), cost), RangeError, call.name);
+          }
+          await assert.rejects(run(randomUUID(), { ...policy(5, 1), quota: 0 }, 1), RangeError);
+          await assert.rejects(run('', policy(5, 1), 1), RangeError);
         }
-        await assert.rejects(
-          store.decide(randomUUID(), { ...policy(5, 1), quota: 0 }, 1),
-          RangeError,
-        );
-        await assert.rejects(store.decide('', policy(5, 1), 1), RangeError);
       });
     });
   }

@@ -52,5 +52,13 @@ export interface RateLimitStore {
    * the decision. A refused request charges nothing.
    */
   decide(key: string, policy: RatePolicy, cost: number): Promise<Decision>;
+  /**
+   * Gives back `cost` charged earlier (a request that turned out to be a 304,
+   * which costs nothing), never beyond a full bucket: as if that charge had never
+   * been made when nothing else was charged in between, else up to `cost` more
+   * generous than that (ADR 0014). Refunding more than was charged is no error
+   * and still stops at a full bucket.
+   */
+  refund(key: string, policy: RatePolicy, cost: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -8,6 +8,19 @@ import { readMigrations } from '../../src/db/migrator.ts';
 import { deriveKeys } from '../../src/secrets.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
+export const GENEROUS_RATE_LIMITS = [
+  'read.free',
+  'read.pro',
+  'write.free',
+  'write.pro',
+  'search.free',
+  'search.pro',
+  'auth',
+  'login',
+]
+  .map((policy) => `${policy}=100000/60`)
+  .join(' ');
+
 /** Every log line the app wrote, parsed, for tests that read the logs. */
 export class LogCapture extends Writable {
   readonly lines: string[] = [];
@@ -51,6 +64,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       TOKEN_SIGNING_KEY: signingKey,
       LOG_LEVEL: 'debug',
       DATABASE_POOL_SIZE: '20',
+      // Limits stay on, so every test passes through the limiter, but far above
+      // what any test sends (one fires 100 creates at once from one user).
+      RATE_LIMITS: GENEROUS_RATE_LIMITS,
+      RATE_LIMIT_CONCURRENCY: '1000',
+      // Timing signals on a busy CI machine would shed requests at random.
+      LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
+      LOAD_SHED_HEAP_USED_MB: '0',
       ...options.env,
       ...env,
     });
