@@ -56,7 +56,7 @@ describe('parseConfig', () => {
           policies: policyTable(undefined),
           concurrency: 20,
           nodeRequestsPerSecond: 10_000,
-          redisTimeoutMs: 10,
+          redisTimeoutMs: 25,
           redisKeyPrefix: 'rl:',
         },
         loadShedding: {

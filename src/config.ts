@@ -146,7 +146,7 @@ export const settings: readonly Setting[] = [
     name: 'RATE_LIMIT_REDIS_TIMEOUT_MS',
     description:
       'How long a rate limit decision waits for Redis before failing open (reads, writes, search) or closed (sign-in)',
-    default: '10',
+    default: '25',
   },
   {
     name: 'RATE_LIMIT_KEY_PREFIX',
@@ -304,7 +304,7 @@ export function parseConfig(env: Env): Config {
       policies: rateLimitPolicies(env),
       concurrency: integer(env, 'RATE_LIMIT_CONCURRENCY', 20, 0, 100_000),
       nodeRequestsPerSecond: integer(env, 'RATE_LIMIT_NODE_RPS', 10_000, 0, 10_000_000),
-      redisTimeoutMs: integer(env, 'RATE_LIMIT_REDIS_TIMEOUT_MS', 10, 1, 10_000),
+      redisTimeoutMs: integer(env, 'RATE_LIMIT_REDIS_TIMEOUT_MS', 25, 1, 10_000),
       redisKeyPrefix: keyPrefix(env, 'RATE_LIMIT_KEY_PREFIX', 'rl:'),
     },
     loadShedding: {
