@@ -12,6 +12,7 @@ import pg from 'pg';
 import { freePort } from '../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { PASSWORD, uniqueEmail } from './helpers/factories.ts';
+import { within } from './helpers/processes.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const STARTUP_TIMEOUT_MS = 20_000;
@@ -142,19 +143,6 @@ async function spawnServer(env: Record<string, string> = {}): Promise<ServerProc
     exited,
     waitForLog,
   };
-}
-
-/** Rejects when `promise` has not settled within `ms`. */
-async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A server that answers GET /healthz; fails fast if the process exits instead. */

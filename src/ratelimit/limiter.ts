@@ -79,15 +79,7 @@ export class RateLimiter {
     cost: number,
   ): Promise<Charge | typeof UNAVAILABLE> {
     const shared = this.#shared;
-    if (shared === undefined) {
-      return {
-        key,
-        policy,
-        cost,
-        decision: this.#local.decideNow(key, policy, cost),
-        store: this.#local,
-      };
-    }
+    if (shared === undefined) return this.#decideLocally(key, policy, cost);
     try {
       const decision = await shared.decide(key, policy, cost);
       if (this.#failingSince !== undefined) this.#recovered();
@@ -96,14 +88,13 @@ export class RateLimiter {
       if (!(error instanceof RateLimitStoreError)) throw error;
       this.#storeFailed(error, policy.name as PolicyName);
       if (failsClosed(policy.name as PolicyName)) return UNAVAILABLE;
-      return {
-        key,
-        policy,
-        cost,
-        decision: this.#local.decideNow(key, policy, cost),
-        store: this.#local,
-      };
+      return this.#decideLocally(key, policy, cost);
     }
+  }
+
+  #decideLocally(key: string, policy: RatePolicy, cost: number): Charge {
+    const decision = this.#local.decideNow(key, policy, cost);
+    return { key, policy, cost, decision, store: this.#local };
   }
 
   #storeFailed(error: RateLimitStoreError, policy: PolicyName): void {

@@ -14,24 +14,9 @@
 -- holds it, else off the previous one; never below 0. Nothing to give back
 -- writes nothing; counts back to 0 delete the key.
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-
-local window = tonumber(ARGV[1])
+-- `now`, `window`, `start`, `current` and `previous` come from
+-- redis-sliding-window-roll.lua, which redis-store.ts puts before this script.
 local cost = tonumber(ARGV[2])
-
--- Roll the saved counts forward to the window holding now, as redis-sliding-window.lua does.
-local start = now - (now % window)
-local previous, current = 0, 0
-local saved = redis.call('HMGET', KEYS[1], 's', 'c', 'p')
-local saved_start = tonumber(saved[1])
-if saved_start then
-  if saved_start >= start then
-    start, current, previous = saved_start, tonumber(saved[2]), tonumber(saved[3])
-  elseif saved_start == start - window then
-    previous = tonumber(saved[2])
-  end
-end
 
 local function reset_after(count, previous_count)
   if count > 0 then

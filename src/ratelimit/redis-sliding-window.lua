@@ -13,25 +13,10 @@
 -- A refused call or a read writes nothing; an admitted one stores the counts
 -- expiring when the estimate falls to 0.
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-
-local window = tonumber(ARGV[1])
+-- `now`, `window`, `start`, `current` and `previous` come from
+-- redis-sliding-window-roll.lua, which redis-store.ts puts before this script.
 local limit = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
-
--- Roll the saved counts forward to the window holding now.
-local start = now - (now % window)
-local previous, current = 0, 0
-local saved = redis.call('HMGET', KEYS[1], 's', 'c', 'p')
-local saved_start = tonumber(saved[1])
-if saved_start then
-  if saved_start >= start then
-    start, current, previous = saved_start, tonumber(saved[2]), tonumber(saved[3])
-  elseif saved_start == start - window then
-    previous = tonumber(saved[2])
-  end
-end
 -- A clock behind the saved window counts as that window's first millisecond.
 local elapsed = math.max(0, now - start)
 

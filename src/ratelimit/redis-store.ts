@@ -7,8 +7,11 @@ import type { Decision, RateLimitStore, RatePolicy } from './types.ts';
 /** The Lua sources, read once at startup; exported for the test that checks them against the TS. */
 export const GCRA_SCRIPT = readScript('redis-gcra.lua');
 export const GCRA_REFUND_SCRIPT = readScript('redis-gcra-refund.lua');
-export const SLIDING_WINDOW_SCRIPT = readScript('redis-sliding-window.lua');
-export const SLIDING_WINDOW_REFUND_SCRIPT = readScript('redis-sliding-window-refund.lua');
+// Both sliding-window scripts open with the same clock read and roll-forward.
+const SLIDING_WINDOW_ROLL = readScript('redis-sliding-window-roll.lua');
+export const SLIDING_WINDOW_SCRIPT = SLIDING_WINDOW_ROLL + readScript('redis-sliding-window.lua');
+export const SLIDING_WINDOW_REFUND_SCRIPT =
+  SLIDING_WINDOW_ROLL + readScript('redis-sliding-window-refund.lua');
 
 function readScript(name: string): string {
   return readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
