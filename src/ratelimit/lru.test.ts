@@ -52,6 +52,20 @@ describe('LruTtlCache', () => {
     assert.equal(cache.get('k98999', 0), undefined);
   });
 
+  test('an entry used within the last half of the cache is never evicted, however hot', () => {
+    const cache = new LruTtlCache<number>(100);
+    cache.set('hot', 0, Number.POSITIVE_INFINITY, 0);
+    // 10 000 new callers, the hot one used after every 49 of them: it must survive.
+    for (let i = 0; i < 10_000; i++) {
+      cache.set(`k${i}`, i, Number.POSITIVE_INFINITY, 0);
+      if (i % 49 === 0) assert.equal(cache.get('hot', 0), 0, `evicted after k${i}`);
+    }
+    assert.equal(cache.size, 100);
+    // Left alone, it is evicted once the whole cache has been placed after it.
+    for (let i = 0; i < 100; i++) cache.set(`late${i}`, i, Number.POSITIVE_INFINITY, 0);
+    assert.equal(cache.get('hot', 0), undefined);
+  });
+
   test('the bound is a positive integer', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       assert.throws(() => new LruTtlCache(bad), RangeError);
