@@ -151,7 +151,7 @@ export async function openCandidates(redisUrl: string): Promise<Candidate[]> {
       label: 'Tasklane Redis store `decide`',
       backend: 'redis',
       about:
-        '`RedisRateLimitStore.decide`: key building, policy constants, EVALSHA of redis-gcra.lua (ioredis `defineCommand`), a 50 ms timeout per call',
+        '`RedisRateLimitStore.decide`: key building, policy constants, EVALSHA of redis-gcra.lua (ioredis `evalsha`, EVAL on NOSCRIPT), a 50 ms timeout per call',
       decide: async (key) => (await store.decide(key, BENCH_POLICY, 1)).allowed,
       close: () => store.close(),
     },

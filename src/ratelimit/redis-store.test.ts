@@ -2,12 +2,12 @@
 // layout, and its failure modes — refused, hung and restored connections, through
 // a TCP proxy this file opens, pauses and closes.
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { RateLimitStoreError, RedisRateLimitStore, redisKey } from './redis-store.ts';
+import { GCRA_SCRIPT, RateLimitStoreError, RedisRateLimitStore, redisKey } from './redis-store.ts';
 import type { RatePolicy } from './types.ts';
 
 const redisUrl = process.env.REDIS_URL;
@@ -143,6 +143,24 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
       assert.equal(decisions.filter((d) => d.allowed).length, 10);
     } finally {
       await Promise.all(nodes.map((node) => node.close()));
+    }
+  });
+
+  test('a Redis that forgot the scripts (restart, SCRIPT FLUSH) gets their source once, and decisions go on', async () => {
+    const store = new RedisRateLimitStore({ url: redisUrl!, keyPrefix });
+    try {
+      assert.ok(await store.waitUntilConnected(2000));
+      const caller = randomUUID();
+      assert.equal((await store.decide(caller, limit, 1)).remaining, 9);
+      await raw.script('FLUSH');
+      assert.equal((await store.decide(caller, limit, 1)).remaining, 8);
+      await raw.script('FLUSH');
+      await store.refund(caller, limit, 1);
+      assert.equal((await store.decide(caller, limit, 0)).remaining, 9);
+      const sha = createHash('sha1').update(GCRA_SCRIPT).digest('hex');
+      assert.deepEqual(await raw.script('EXISTS', sha), [1], 'cached again');
+    } finally {
+      await store.close();
     }
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis, ReplyError } from 'ioredis';
 import { assertCost, gcraParams } from './gcra.ts';
@@ -59,30 +60,27 @@ const MAX_RECONNECT_DELAY_MS = 1000;
 
 type ScriptReply = [allowed: number, remaining: number, retryAfterMs: number, resetAfterMs: number];
 
-interface RateLimitCommands {
-  rateLimitGcra(
-    key: string,
-    intervalUs: number,
-    capacity: number,
-    cost: number,
-    windowMs: number,
-  ): Promise<unknown>;
-  rateLimitSlidingWindow(
-    key: string,
-    windowMs: number,
-    limit: number,
-    cost: number,
-  ): Promise<unknown>;
-  rateLimitGcraRefund(key: string, intervalUs: number, cost: number): Promise<unknown>;
-  rateLimitSlidingWindowRefund(key: string, windowMs: number, cost: number): Promise<unknown>;
+/** A Lua script as Redis caches it: run by its SHA1, its source sent only when Redis lacks it. */
+interface LuaScript {
+  readonly source: string;
+  readonly sha: string;
 }
+
+function luaScript(source: string): LuaScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const GCRA = luaScript(GCRA_SCRIPT);
+const GCRA_REFUND = luaScript(GCRA_REFUND_SCRIPT);
+const SLIDING_WINDOW = luaScript(SLIDING_WINDOW_SCRIPT);
+const SLIDING_WINDOW_REFUND = luaScript(SLIDING_WINDOW_REFUND_SCRIPT);
 
 /**
  * Rate limit state shared by a fleet: one Lua script per decision or refund, one
  * round trip, Redis's clock. See ADR 0015 for the key layout and the failure modes.
  */
 export class RedisRateLimitStore implements RateLimitStore {
-  readonly #client: Redis & RateLimitCommands;
+  readonly #client: Redis;
   readonly #timeoutMs: number;
   readonly #keyPrefix: string;
 
@@ -111,15 +109,7 @@ export class RedisRateLimitStore implements RateLimitStore {
         Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 100),
     });
     client.on('error', (error: Error) => options.onConnectionError?.(error));
-    // EVALSHA, falling back to EVAL when Redis has not seen the script (ioredis).
-    client.defineCommand('rateLimitGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
-    client.defineCommand('rateLimitSlidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW_SCRIPT });
-    client.defineCommand('rateLimitGcraRefund', { numberOfKeys: 1, lua: GCRA_REFUND_SCRIPT });
-    client.defineCommand('rateLimitSlidingWindowRefund', {
-      numberOfKeys: 1,
-      lua: SLIDING_WINDOW_REFUND_SCRIPT,
-    });
-    this.#client = client as Redis & RateLimitCommands;
+    this.#client = client;
   }
 
   /** True when a decision would be sent to Redis now, false while (re)connecting. */
@@ -146,17 +136,15 @@ export class RedisRateLimitStore implements RateLimitStore {
   async decide(key: string, policy: RatePolicy, cost: number): Promise<Decision> {
     assertCost(cost);
     const stateKey = redisKey(this.#keyPrefix, key, policy);
-    let command: Promise<unknown>;
+    let reply: unknown;
     if (policy.algorithm === 'gcra') {
       const { intervalUs, capacity, windowMs } = gcraParams(policy);
-      command = this.#client.rateLimitGcra(stateKey, intervalUs, capacity, cost, windowMs);
+      reply = await this.#run(GCRA, stateKey, [intervalUs, capacity, cost, windowMs]);
     } else {
       const { windowMs, limit } = slidingWindowParams(policy);
-      command = this.#client.rateLimitSlidingWindow(stateKey, windowMs, limit, cost);
+      reply = await this.#run(SLIDING_WINDOW, stateKey, [windowMs, limit, cost]);
     }
-    const [allowed, remaining, retryAfterMs, resetAfterMs] = (await this.#withTimeout(
-      command,
-    )) as ScriptReply;
+    const [allowed, remaining, retryAfterMs, resetAfterMs] = reply as ScriptReply;
     return { allowed: allowed === 1, remaining, retryAfterMs, resetAfterMs };
   }
 
@@ -168,15 +156,14 @@ export class RedisRateLimitStore implements RateLimitStore {
   async refund(key: string, policy: RatePolicy, cost: number): Promise<void> {
     assertCost(cost);
     const stateKey = redisKey(this.#keyPrefix, key, policy);
-    const command =
-      policy.algorithm === 'gcra'
-        ? this.#client.rateLimitGcraRefund(stateKey, gcraParams(policy).intervalUs, cost)
-        : this.#client.rateLimitSlidingWindowRefund(
-            stateKey,
-            slidingWindowParams(policy).windowMs,
-            cost,
-          );
-    await this.#withTimeout(command);
+    if (policy.algorithm === 'gcra') {
+      await this.#run(GCRA_REFUND, stateKey, [gcraParams(policy).intervalUs, cost]);
+    } else {
+      await this.#run(SLIDING_WINDOW_REFUND, stateKey, [
+        slidingWindowParams(policy).windowMs,
+        cost,
+      ]);
+    }
   }
 
   /** Milliseconds until the state of `key` under `policy` expires; undefined when there is none. */
@@ -198,7 +185,24 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#client.disconnect();
   }
 
-  #withTimeout<T>(command: Promise<T>): Promise<T> {
+  /**
+   * EVALSHA, and EVAL once when Redis does not have the script (a restart or
+   * SCRIPT FLUSH forgets it), which caches it again: both under the decision's
+   * one timeout. Ours rather than ioredis's defineCommand, so that this path is
+   * in plain sight and tested (redis-store.test.ts flushes the scripts).
+   */
+  #run(script: LuaScript, key: string, args: readonly number[]): Promise<unknown> {
+    return this.#withTimeout(this.#client.evalsha(script.sha, 1, key, ...args), () =>
+      this.#client.eval(script.source, 1, key, ...args),
+    );
+  }
+
+  /**
+   * One promise and one timer per command, the timer covering the whole of it:
+   * `onMissingScript` (the EVAL that reloads a forgotten script) runs under the
+   * same deadline.
+   */
+  #withTimeout<T>(command: Promise<T>, onMissingScript?: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -213,20 +217,25 @@ export class RedisRateLimitStore implements RateLimitStore {
           );
         });
       }, this.#timeoutMs);
-      command.then(
-        (value) => {
-          clearTimeout(timer);
-          if (settled) return;
-          settled = true;
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          if (settled) return;
-          settled = true;
-          reject(storeError(error));
-        },
-      );
+      const succeed = (value: T) => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        resolve(value);
+      };
+      const fail = (error: unknown) => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        reject(storeError(error));
+      };
+      command.then(succeed, (error: unknown) => {
+        if (onMissingScript !== undefined && isMissingScript(error)) {
+          onMissingScript().then(succeed, fail);
+        } else {
+          fail(error);
+        }
+      });
     });
   }
 }
@@ -241,6 +250,11 @@ export function redisKey(prefix: string, key: string, policy: RatePolicy): strin
   // `{}` is no hash tag at all: the caller's policies would scatter across slots.
   if (key === '') throw new RangeError('a rate limit key is not empty');
   return `${prefix}{${key}}:${policy.name}:${policy.algorithm}`;
+}
+
+/** NOSCRIPT: the one error Redis names by a code in its text rather than by a type. */
+function isMissingScript(error: unknown): boolean {
+  return error instanceof ReplyError && (error as Error).message.startsWith('NOSCRIPT');
 }
 
 // Classified by type, never by message text: a server reply is an error Redis
