@@ -307,6 +307,20 @@ describe('the node ceiling and switching limits off', () => {
       const statuses = responses.map((response) => response.statusCode);
       assert.ok(statuses.filter((status) => status === 401).length >= 3, String(statuses));
       const shed = responses.find((response) => response.statusCode === 503);
+      // Unknown URLs count against the node too; the health checks never do.
+      const more = await Promise.all(
+        ['/no-such-page', '/no-such-page', '/no-such-page', '/healthz', '/healthz'].map((url) =>
+          t.app.inject({ method: 'GET', url }),
+        ),
+      );
+      assert.ok(
+        more.slice(0, 3).some((response) => response.statusCode === 503),
+        String(more.map((response) => response.statusCode)),
+      );
+      assert.deepEqual(
+        more.slice(3).map((response) => response.statusCode),
+        [200, 200],
+      );
       assert.ok(shed, String(statuses));
       const problem = assertProblem(shed, 503, 'service_unavailable');
       assert.match(problem.detail, /ceiling/);

@@ -8,7 +8,7 @@ import { rateLimitHeader, rateLimitPolicyHeader, wholeSeconds } from './headers.
 import { type Charge, type RateLimiter, UNAVAILABLE } from './limiter.ts';
 import type { MemoryRateLimitStore } from './memory-store.ts';
 import type { PlanCache } from './plan-cache.ts';
-import { type Plan, type PolicyTable, routeLimit } from './policies.ts';
+import { isOperationalRoute, type Plan, type PolicyTable, routeLimit } from './policies.ts';
 import type { RatePolicy } from './types.ts';
 
 export interface RateLimitingOptions {
@@ -41,7 +41,8 @@ const ANONYMOUS_ROUTES = new Set(['/v1/auth/signup', LOGIN_ROUTE, '/v1/auth/refr
  * Rate limits every `/v1` request in onRequest, before the body is read, before
  * the idempotency layer and before any handler touches the database (ADR 0016):
  *
- * 1. this node's ceiling (503: the node is busy, not the caller at fault);
+ * 1. this node's ceiling (503: the node is busy, not the caller at fault), for
+ *    every request but the health checks;
  * 2. the caller's requests in flight on this node (429 `concurrency`);
  * 3. the route's class policy for the caller's plan, keyed by user or IP;
  * 4. for a login, the account's policy too (preHandler, once the body is valid).
@@ -58,16 +59,20 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
   app.addHook('onRoute', documentRateLimits);
 
   app.addHook('onRequest', async (request, reply) => {
-    const limit = routeLimit(request.method, request.routeOptions.url, request.query);
-    if (limit === undefined) return;
-
-    if (nodeCeiling && !nodeCeiling.store.decideNow('node', nodeCeiling.policy, 1).allowed) {
+    const route = request.routeOptions.url;
+    // Every request but the health checks counts against the node, 404s included.
+    if (
+      nodeCeiling &&
+      !isOperationalRoute(route) &&
+      !nodeCeiling.store.decideNow('node', nodeCeiling.policy, 1).allowed
+    ) {
       throw new AppError('service_unavailable', 'this node is at its request ceiling', {
         headers: { 'retry-after': '1' },
       });
     }
+    const limit = routeLimit(request.method, route, request.query);
+    if (limit === undefined || route === undefined) return;
 
-    const route = request.routeOptions.url ?? '';
     const principal = await identify(request);
     const anonymous = principal === undefined || ANONYMOUS_ROUTES.has(route);
     const key = anonymous ? ipKey(request.ip) : userKey(principal.userId);

@@ -175,7 +175,12 @@ function hasSearchTerm(query: unknown): boolean {
 }
 
 /** Routes an overloaded node still answers: those that tell an orchestrator how it is. */
-const NEVER_SHED = new Set(['/healthz', '/readyz', '/metrics']);
+const OPERATIONAL_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Health checks and metrics: never shed, never under the node's ceiling. */
+export function isOperationalRoute(route: string | undefined): boolean {
+  return route !== undefined && OPERATIONAL_ROUTES.has(route);
+}
 
 /**
  * Which requests an overloaded node refuses first (src/http/load-shedding.ts):
@@ -184,7 +189,7 @@ const NEVER_SHED = new Set(['/healthz', '/readyz', '/metrics']);
  */
 export function shedPriority(request: FastifyRequest): ShedPriority {
   const route = request.routeOptions.url;
-  if (route !== undefined && NEVER_SHED.has(route)) return 'never';
+  if (isOperationalRoute(route)) return 'never';
   const limit = routeLimit(request.method, route, request.query);
   if (limit === undefined || limit.class === 'search') return 'low';
   return limit.class === 'auth' ? 'auth' : 'normal';
