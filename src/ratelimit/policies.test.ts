@@ -19,7 +19,7 @@ describe('policy table', () => {
     }
     assert.ok(table.throughput.free.write.quota < table.throughput.free.read.quota);
     assert.ok(table.throughput.free.search.quota < table.throughput.free.read.quota);
-    assert.deepEqual({ quota: table.auth.quota, burst: table.auth.burst }, { quota: 30, burst: 9 });
+    assert.deepEqual({ quota: table.auth.quota, burst: table.auth.burst }, { quota: 60, burst: 19 });
     assert.equal(table.login.name, 'login');
   });
 

@@ -37,8 +37,9 @@ export interface PolicyTable {
 
 /**
  * Throughput quotas are a whole minute's worth at once (burst = quota − 1), as
- * `RateLimit: "read";r=598` after two reads promises; auth is tighter: ten at
- * once, then one every two seconds; a login per account five at once, then one
+ * `RateLimit: "read";r=598` after two reads promises; auth is tighter: twenty
+ * at once (an office behind one address signing in after a deploy), then one a
+ * second; a login per account five at once, then one
  * a minute.
  */
 const DEFAULT_SPECS: Readonly<Record<string, string>> = {
@@ -48,7 +49,7 @@ const DEFAULT_SPECS: Readonly<Record<string, string>> = {
   'write.pro': '600/60',
   'search.free': '60/60',
   'search.pro': '300/60',
-  auth: '30/60~9',
+  auth: '60/60~19',
   login: '10/600~4',
 };
 
