@@ -107,15 +107,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerRequestContext(app);
   registerDrain(app);
+  const metrics = createMetrics();
   // Before the limiter: an overloaded node refuses before it spends a decision.
-  registerLoadShedding(app, { ...config.loadShedding, priorityOf: shedPriority });
+  registerLoadShedding(app, {
+    ...config.loadShedding,
+    priorityOf: shedPriority,
+    onShed: (priority) => metrics.loadShed.inc({ priority }),
+  });
   registerErrorHandling(app);
   registerNulGuard(app);
   registerStrictQuery(app);
   await registerOpenApi(app, API_VERSION);
   registerHealth(app, db, options.migrations);
   registerProblemPages(app);
-  const metrics = createMetrics();
   registerMetricsRoute(app, metrics);
 
   const deps = createDeps(config, db, options.keys);

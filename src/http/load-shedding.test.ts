@@ -141,7 +141,8 @@ test('below every threshold nothing is shed and nothing is logged', async (t) =>
 });
 
 test('at pressure 1 only low routes answer 503 service_unavailable, with Retry-After and no-store', async (t) => {
-  const h = await startHarness(t);
+  const shedPriorities: ShedPriority[] = [];
+  const h = await startHarness(t, { onShed: (priority) => shedPriorities.push(priority) });
   h.press(1);
   const shed = await get(h, '/low');
   const problem = assertProblem(shed, 503, 'service_unavailable');
@@ -152,6 +153,7 @@ test('at pressure 1 only low routes answer 503 service_unavailable, with Retry-A
   // The request context ran first: the refusal is traceable like any answer.
   assert.ok(shed.headers.traceparent);
   assert.deepEqual(await statusByPriority(h), { ...ALL_ANSWER, low: 503 });
+  assert.deepEqual(shedPriorities, ['low', 'low'], 'each refusal reported, with its priority');
 });
 
 test('normal is shed from pressure 1.5 and auth from 2; never answers at any pressure', async (t) => {

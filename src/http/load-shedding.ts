@@ -25,6 +25,8 @@ export interface LoadSheddingOptions {
    * is the route's pattern, undefined for an unknown URL.
    */
   readonly priorityOf: (request: FastifyRequest) => ShedPriority;
+  /** Told of every refusal, e.g. to count it. */
+  readonly onShed?: (priority: ShedPriority) => void;
   /** Replaces the real signals (tests). */
   readonly sample?: () => LoadSignals;
   /** How often the signals are read; 1000 when absent. */
@@ -149,8 +151,10 @@ export function registerLoadShedding(
     if (current >= 1) {
       if (ratio(inFlight, maxInFlight) >= 1) inFlightPressed = true;
       const open = startOrPeak(current);
-      if (current >= SHED_FROM[priorityOf(request)]) {
+      const priority = priorityOf(request);
+      if (current >= SHED_FROM[priority]) {
         open.shed += 1;
+        options.onShed?.(priority);
         const answer = SHED_ANSWERS[Math.floor(Math.random() * SHED_ANSWERS.length)]!;
         // Sent here, not thrown: the error handler would log every refusal as a failure.
         return sendProblem(request, reply, answer);

@@ -12,6 +12,8 @@ export interface Metrics {
   readonly rateLimitDecisions: Counter<'class' | 'outcome'>;
   /** Decisions the shared store could not make (Redis down, slow or refusing). */
   readonly rateLimitStoreErrors: Counter<'reason'>;
+  /** Requests an overloaded node refused, by how important they were. */
+  readonly loadShed: Counter<'priority'>;
 }
 
 export function createMetrics(): Metrics {
@@ -20,7 +22,7 @@ export function createMetrics(): Metrics {
     registry,
     rateLimitDecisions: new Counter({
       name: 'ratelimit_decisions_total',
-      help: 'Rate limit decisions by endpoint class and outcome (allowed, limited, unavailable)',
+      help: 'Rate limit decisions by class (read, write, search, auth, login; concurrency and node count refusals only) and outcome (allowed, limited, unavailable)',
       labelNames: ['class', 'outcome'],
       registers: [registry],
     }),
@@ -28,6 +30,12 @@ export function createMetrics(): Metrics {
       name: 'ratelimit_store_errors_total',
       help: 'Rate limit decisions the shared store could not make, by reason (timeout, unavailable, error)',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    loadShed: new Counter({
+      name: 'load_shed_total',
+      help: 'Requests refused with 503 because the node was overloaded, by priority (low, normal, auth)',
+      labelNames: ['priority'],
       registers: [registry],
     }),
   };

@@ -44,6 +44,8 @@ export class RateLimiter {
   #failingSince: number | undefined;
   #lastWarningAt = 0;
   #errorsSinceWarning = 0;
+  /** A warning was logged since the last success. */
+  #warned = false;
 
   constructor(options: RateLimiterOptions) {
     this.#shared = options.shared;
@@ -114,16 +116,24 @@ export class RateLimiter {
     );
     this.#lastWarningAt = now;
     this.#errorsSinceWarning = 0;
+    this.#warned = true;
   }
 
+  /**
+   * A success after failures. Said only when a warning was: a Redis that misses
+   * one deadline in a hundred must not log a warning and a recovery per miss.
+   * The warning interval is not reset, so such flapping warns every ten seconds
+   * at most, with the count of misses.
+   */
   #recovered(): void {
-    this.#log.info(
-      { failed_for_ms: Date.now() - (this.#failingSince ?? Date.now()) },
-      'rate limit store recovered: limits are shared again',
-    );
+    if (this.#warned) {
+      this.#log.info(
+        { failed_for_ms: Date.now() - (this.#failingSince ?? Date.now()) },
+        'rate limit store recovered: limits are shared again',
+      );
+    }
     this.#failingSince = undefined;
-    this.#lastWarningAt = 0;
-    this.#errorsSinceWarning = 0;
+    this.#warned = false;
   }
 
   async close(): Promise<void> {

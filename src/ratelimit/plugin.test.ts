@@ -245,6 +245,11 @@ describe('the concurrency cap', () => {
     const problem = assertProblem(c!, 429, 'rate_limited');
     assert.deepEqual(problem['violated-policies'], ['concurrency']);
     assert.equal(c!.headers['retry-after'], '1');
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    assert.match(
+      metrics.body,
+      /ratelimit_decisions_total\{class="concurrency",outcome="limited"\} 1/,
+    );
     assert.equal((await patch('d')()).statusCode, 200);
   });
 });
@@ -320,6 +325,11 @@ describe('the node ceiling and switching limits off', () => {
       assert.deepEqual(
         more.slice(3).map((response) => response.statusCode),
         [200, 200],
+      );
+      const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+      assert.match(
+        metrics.body,
+        /ratelimit_decisions_total\{class="node",outcome="limited"\} [1-9]/,
       );
       assert.ok(shed, String(statuses));
       const problem = assertProblem(shed, 503, 'service_unavailable');

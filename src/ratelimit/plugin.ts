@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import type { Principal } from '../auth/principal.ts';
 import { problemResponse } from '../http/openapi-responses.ts';
 import { AppError } from '../http/problems.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { accountKey, ipKey, userKey } from './caller.ts';
 import type { ConcurrencyLimiter } from './concurrency.ts';
 import { rateLimitHeader, rateLimitPolicyHeader, wholeSeconds } from './headers.ts';
@@ -18,6 +19,8 @@ export interface RateLimitingOptions {
   readonly concurrency: ConcurrencyLimiter;
   /** This node's ceiling over every caller together; absent when there is none. */
   readonly nodeCeiling?: { readonly store: MemoryRateLimitStore; readonly policy: RatePolicy };
+  /** Counts the refusals decided here rather than by the limiter (node ceiling, concurrency). */
+  readonly metrics: Metrics;
   /** The caller behind the request's access token, if it carries a valid one. */
   readonly identify: (request: FastifyRequest) => Promise<Principal | undefined>;
 }
@@ -52,7 +55,7 @@ const ANONYMOUS_ROUTES = new Set(['/v1/auth/signup', LOGIN_ROUTE, '/v1/auth/refr
  * charge back.
  */
 export function registerRateLimiting(app: FastifyInstance, options: RateLimitingOptions): void {
-  const { limiter, policies, plans, concurrency, nodeCeiling, identify } = options;
+  const { limiter, policies, plans, concurrency, nodeCeiling, identify, metrics } = options;
   const policyHeaders = policyHeadersOf(policies);
 
   app.decorateRequest('rateLimits', null);
@@ -66,12 +69,22 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
       !isOperationalRoute(route) &&
       !nodeCeiling.store.decideNow('node', nodeCeiling.policy, 1).allowed
     ) {
+      metrics.rateLimitDecisions.inc({ class: 'node', outcome: 'limited' });
       throw new AppError('service_unavailable', 'this node is at its request ceiling', {
         headers: { 'retry-after': '1' },
       });
     }
     const limit = routeLimit(request.method, route, request.query);
     if (limit === undefined || route === undefined) return;
+
+    // 'close' fires once per response, sent or aborted — possibly while this hook
+    // still awaits the token or the plan, before a slot is taken: hence the flag.
+    let closed = false;
+    let slot: string | undefined;
+    reply.raw.once('close', () => {
+      closed = true;
+      if (slot !== undefined) concurrency.release(slot);
+    });
 
     const principal = await identify(request);
     const anonymous = principal === undefined || ANONYMOUS_ROUTES.has(route);
@@ -87,15 +100,16 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
         : policyHeaders[plan],
     );
 
+    if (closed) return;
     if (!concurrency.tryAcquire(key)) {
+      metrics.rateLimitDecisions.inc({ class: 'concurrency', outcome: 'limited' });
       throw new AppError(
         'rate_limited',
         `at most ${concurrency.limit} requests at a time per caller; wait for one to finish`,
         { headers: { 'retry-after': '1' }, extensions: { 'violated-policies': ['concurrency'] } },
       );
     }
-    // 'close' fires once for every response, sent or aborted, so the slot always comes back.
-    reply.raw.once('close', () => concurrency.release(key));
+    slot = key;
 
     const limits: RequestLimits = { charges: [] };
     request.rateLimits = limits;

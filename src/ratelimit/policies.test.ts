@@ -19,7 +19,10 @@ describe('policy table', () => {
     }
     assert.ok(table.throughput.free.write.quota < table.throughput.free.read.quota);
     assert.ok(table.throughput.free.search.quota < table.throughput.free.read.quota);
-    assert.deepEqual({ quota: table.auth.quota, burst: table.auth.burst }, { quota: 60, burst: 19 });
+    assert.deepEqual(
+      { quota: table.auth.quota, burst: table.auth.burst },
+      { quota: 60, burst: 19 },
+    );
     assert.equal(table.login.name, 'login');
   });
 
@@ -37,6 +40,8 @@ describe('policy table', () => {
     ['read.free=0/60', /quota is an integer >= 1/],
     ['write.free=100/60~2', /costs up to 10, so the burst must be at least 9/],
     ['read.free', /not <policy>=/],
+    ['read.free=600/60=9', /expected <quota>\/<window seconds>/],
+    ['toString=1/1', /not <policy>=/],
   ] as const) {
     test(`a bad RATE_LIMITS (${spec}) stops the process with a line naming it`, () => {
       assert.throws(

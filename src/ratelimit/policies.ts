@@ -67,8 +67,10 @@ const SPEC = /^(\d{1,9})\/(\d{1,7})(?:~(\d{1,9}))?$/;
 export function policyTable(overrides: string | undefined): PolicyTable {
   const specs: Record<string, string> = { ...DEFAULT_SPECS };
   for (const entry of (overrides ?? '').split(/[\s,]+/).filter(Boolean)) {
-    const [key, spec] = entry.split('=', 2);
-    if (key === undefined || !(key in DEFAULT_SPECS) || spec === undefined) {
+    const equals = entry.indexOf('=');
+    const key = entry.slice(0, equals);
+    const spec = entry.slice(equals + 1);
+    if (equals === -1 || !Object.hasOwn(DEFAULT_SPECS, key)) {
       throw new RangeError(
         `"${entry}" is not <policy>=<quota>/<window seconds>[~burst]; policies: ${POLICY_KEYS.join(', ')}`,
       );

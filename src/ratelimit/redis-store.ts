@@ -230,7 +230,8 @@ export class RedisRateLimitStore implements RateLimitStore {
         reject(storeError(error));
       };
       command.then(succeed, (error: unknown) => {
-        if (onMissingScript !== undefined && isMissingScript(error)) {
+        // Past the deadline the caller has its answer: send nothing more.
+        if (onMissingScript !== undefined && isMissingScript(error) && !settled) {
           onMissingScript().then(succeed, fail);
         } else {
           fail(error);

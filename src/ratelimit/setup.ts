@@ -74,6 +74,7 @@ export async function setUpRateLimiting(
             },
           },
     identify: bearerPrincipal(setup.accessTokens),
+    metrics: setup.metrics,
   });
   app.addHook('onClose', async () => await limiter.close());
 }
