@@ -91,6 +91,16 @@ describe('parseConfig', () => {
     assert.equal(config.dataDir, '/var/lib/tasklane');
   });
 
+  test('TRUST_PROXY takes the proxies’ addresses and ranges', () => {
+    assert.deepEqual(parseConfig({ TRUST_PROXY: 'loopback' }).trustProxy, ['loopback']);
+    assert.deepEqual(parseConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.5,fd00::/8' }).trustProxy, [
+      '10.0.0.0/8',
+      '192.168.1.5',
+      'fd00::/8',
+    ]);
+    assert.equal(parseConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+  });
+
   test('an empty or blank variable counts as unset', () => {
     const config = parseConfig({ PORT: '', LOG_LEVEL: '   ', DATABASE_URL: '' });
     assert.equal(config.port, 3000);
@@ -108,6 +118,9 @@ describe('parseConfig', () => {
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '1' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.1, proxy.internal' }, 'TRUST_PROXY'],
     [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE'],
     [
       { REFRESH_IDLE_TTL_SECONDS: '7200', REFRESH_ABSOLUTE_TTL_SECONDS: '3600' },

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { POLICY_KEYS, type PolicyTable, policyTable } from './ratelimit/policies.ts';
@@ -23,7 +24,11 @@ export interface Config {
   readonly refreshAbsoluteTtlSeconds: number;
   readonly refreshReuseGraceSeconds: number;
   readonly shutdownTimeoutMs: number;
-  readonly trustProxy: boolean;
+  /**
+   * Which `X-Forwarded-For` hops to believe (Fastify's trustProxy): none, the
+   * proxies' addresses or CIDR ranges, or every hop.
+   */
+  readonly trustProxy: boolean | readonly string[];
   readonly rateLimit: RateLimitConfig;
   readonly loadShedding: LoadSheddingConfig;
 }
@@ -118,7 +123,8 @@ export const settings: readonly Setting[] = [
   },
   {
     name: 'TRUST_PROXY',
-    description: 'Trust `X-Forwarded-*` from a reverse proxy (true/false)',
+    description:
+      'Which proxies to believe about the client address (`X-Forwarded-For`), which keys the per-IP rate limits: `false`; their addresses or CIDR ranges, comma-separated (`loopback`, `linklocal`, `uniquelocal` name the private ranges); or `true`, every hop, which a client can forge: only behind a proxy that overwrites the header',
     default: 'false',
   },
   {
@@ -242,6 +248,30 @@ function signingKey(env: Env, production: boolean): string | undefined {
   return raw;
 }
 
+/** Names proxy-addr (Fastify's trustProxy) gives to the private ranges. */
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** false, true, or the proxies' addresses / CIDR ranges. */
+function trustProxy(env: Env, name: string): boolean | readonly string[] {
+  const raw = text(env, name);
+  if (raw === undefined || /^false$/i.test(raw)) return false;
+  if (/^true$/i.test(raw)) return true;
+  const ranges = raw.split(',').map((part) => part.trim());
+  for (const range of ranges) {
+    if (NAMED_RANGES.has(range)) continue;
+    const [address = '', bits, extra] = range.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !validBits || extra !== undefined) {
+      throw new ConfigError(
+        `${name} must be true, false, or proxy addresses / CIDR ranges separated by commas; "${range}" is none of these`,
+      );
+    }
+  }
+  return Object.freeze(ranges);
+}
+
 const MIB = 1024 * 1024;
 
 /**
@@ -298,7 +328,7 @@ export function parseConfig(env: Env): Config {
     ),
     refreshReuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 3, 0, 60),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    trustProxy: boolean(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env, 'TRUST_PROXY'),
     rateLimit: {
       enabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
       policies: rateLimitPolicies(env),

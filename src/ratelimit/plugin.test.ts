@@ -160,6 +160,28 @@ describe('rate limit headers and refusals', () => {
   });
 });
 
+describe('behind a proxy (TRUST_PROXY=loopback)', () => {
+  test('the client address is the one the proxy saw: a forged X-Forwarded-For entry buys no new bucket', async () => {
+    const t = await startTestApp({
+      env: { TRUST_PROXY: 'loopback', RATE_LIMITS: limits('read.free=3/60') },
+    });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) {
+        const response = await t.app.inject({
+          method: 'GET',
+          url: '/v1/me',
+          headers: { 'x-forwarded-for': `10.9.8.${i}, 198.51.100.77` },
+        });
+        statuses.push(response.statusCode);
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('sign-in limits', () => {
   let t: TestApp;
   before(async () => {
