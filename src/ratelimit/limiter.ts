@@ -44,6 +44,8 @@ export class RateLimiter {
   #failingSince: number | undefined;
   #lastWarningAt = 0;
   #errorsSinceWarning = 0;
+  /** prom-client children by class and outcome: found once, not hashed per request. */
+  readonly #counters = new Map<string, { inc(): void }>();
   /** A warning was logged since the last success. */
   #warned = false;
 
@@ -60,12 +62,20 @@ export class RateLimiter {
     cost: number,
   ): Promise<Charge | typeof UNAVAILABLE> {
     const charge = await this.#decide(key, policy, cost);
-    this.#metrics.rateLimitDecisions.inc({
-      class: policy.name,
-      outcome:
-        charge === UNAVAILABLE ? UNAVAILABLE : charge.decision.allowed ? 'allowed' : 'limited',
-    });
+    const outcome =
+      charge === UNAVAILABLE ? UNAVAILABLE : charge.decision.allowed ? 'allowed' : 'limited';
+    this.#decisionCounter(policy.name, outcome).inc();
     return charge;
+  }
+
+  #decisionCounter(className: string, outcome: string): { inc(): void } {
+    const id = `${className} ${outcome}`;
+    let counter = this.#counters.get(id);
+    if (counter === undefined) {
+      counter = this.#metrics.rateLimitDecisions.labels({ class: className, outcome });
+      this.#counters.set(id, counter);
+    }
+    return counter;
   }
 
   /** Gives a charge back (a 304). Best effort: a failed refund only costs the caller one request. */

@@ -1,4 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onSendHookHandler,
+  preHandlerAsyncHookHandler,
+  RouteOptions,
+} from 'fastify';
 import type { Principal } from '../auth/principal.ts';
 import { problemResponse } from '../http/openapi-responses.ts';
 import { AppError } from '../http/problems.ts';
@@ -117,23 +124,42 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
   });
 
   // The account is in the body, so a login's second policy waits for it to be valid.
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.routeOptions.url !== LOGIN_ROUTE || request.rateLimits === null) return;
+  const chargeAccount: preHandlerAsyncHookHandler = async (request, reply) => {
+    if (request.rateLimits === null) return;
     const email = (request.body as { email?: unknown } | undefined)?.email;
     if (typeof email !== 'string') return;
     await chargeOrRefuse(limiter, request.rateLimits, reply, accountKey(email), policies.login, 1);
-  });
+  };
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A 304 costs nothing: each charge is given back, and the header says so.
+  const refundNotModified: onSendHookHandler = async (request, reply, payload) => {
     if (reply.statusCode !== 304 || request.rateLimits === null) return payload;
-    // A 304 costs nothing: each charge is given back, and the header says so.
     const refunded = request.rateLimits.charges.map((charge) => {
       limiter.refund(charge);
       return { ...charge, decision: refundedDecision(charge) };
     });
     reply.header('ratelimit', rateLimitHeader(refunded.map(headerItem)));
     return payload;
+  };
+
+  // Each on the routes that need it only: a hook on every route costs every request.
+  app.addHook('onRoute', (route) => {
+    if (route.url === LOGIN_ROUTE) appendHook(route, 'preHandler', chargeAccount);
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const answers304 = methods.some((method) => method === 'GET' || method === 'HEAD');
+    if (route.url.startsWith('/v1/') && answers304) appendHook(route, 'onSend', refundNotModified);
   });
+}
+
+/** Adds `hook` after the route's own hooks of that kind. */
+function appendHook<K extends 'preHandler' | 'onSend'>(
+  route: RouteOptions,
+  name: K,
+  hook: NonNullable<RouteOptions[K]>,
+): void {
+  const existing = route[name];
+  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+  route[name] = [...list, hook] as RouteOptions[K];
 }
 
 async function chargeOrRefuse(
