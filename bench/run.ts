@@ -3,7 +3,6 @@
 // Starts the three ceilings and Tasklane as separate processes over the seeded
 // database, runs autocannon against each scenario in alternating rounds, and
 // writes bench/results/<time>.md. See bench/README.md.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
@@ -15,6 +14,7 @@ import { type Server, startServer } from './lib/processes.ts';
 import { failed, renderReport, summarize } from './lib/report.ts';
 import { buildScenarios, SCENARIO_NAMES, type Scenario, type Target } from './lib/scenarios.ts';
 import { checkScenarios, describeMachine, fetchPools, login } from './lib/setup.ts';
+import { LIMITER_MODES, type LimiterMode, tasklaneEnv } from './lib/tasklane-env.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const USAGE = `usage: npm run bench -- [options]
@@ -37,32 +37,6 @@ const USAGE = `usage: npm run bench -- [options]
 The database is the app's: DATABASE_URL, else embedded PostgreSQL under DATA_DIR
 (use DATA_DIR=bench/data, the one \`npm run seed\` filled).
 `;
-
-const LIMITER_MODES = ['memory', 'redis', 'off'] as const;
-type LimiterMode = (typeof LIMITER_MODES)[number];
-
-/**
- * The bench is one user at thousands of requests per second: far past any real
- * quota. The limiter still decides every request, with quotas nothing reaches.
- */
-function limiterEnv(mode: LimiterMode, connections: number): Record<string, string> {
-  // An inherited REDIS_URL must not turn the memory run into a Redis one.
-  if (mode === 'off') return { RATE_LIMIT_ENABLED: 'false', REDIS_URL: '' };
-  const policies = ['read', 'write', 'search'].flatMap((name) =>
-    ['free', 'pro'].map((plan) => `${name}.${plan}=100000000/60`),
-  );
-  return {
-    RATE_LIMITS: [...policies, 'auth=1000000/60', 'login=1000000/60'].join(' '),
-    RATE_LIMIT_CONCURRENCY: String(connections),
-    RATE_LIMIT_NODE_RPS: '0',
-    ...(mode === 'redis'
-      ? {
-          REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-          RATE_LIMIT_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:`,
-        }
-      : { REDIS_URL: '' }),
-  };
-}
 
 function parseOptions() {
   const { values } = parseCommandLine({
@@ -143,20 +117,14 @@ async function startServers(
       path.join(ROOT, 'src', 'main.ts'),
       'serve',
     ],
-    env: {
-      ...process.env,
-      ...common,
-      // Production mode with a throwaway key: nothing is read from or written to DATA_DIR
-      // but what the app does anyway.
-      NODE_ENV: 'production',
-      TOKEN_SIGNING_KEY: randomBytes(48).toString('base64'),
-      DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: options.logLevel,
-      ACCESS_TOKEN_TTL_SECONDS: '86400',
-      ...limiterEnv(options.limiter, options.connections),
-    },
+    env: tasklaneEnv({
+      common,
+      dataDir,
+      port,
+      logLevel: options.logLevel,
+      limiter: options.limiter,
+      connections: options.connections,
+    }),
     port,
     readyPath: '/healthz',
   });
