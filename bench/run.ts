@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
-import { parseCommandLine, runCommand, UsageError, wholeNumber } from './lib/cli.ts';
+import { exitOnHelp, parseCommandLine, runCommand, UsageError, wholeNumber } from './lib/cli.ts';
 import { onInterrupt, openBenchDatabase, say } from './lib/database.ts';
 import { loadFixtures } from './lib/fixtures.ts';
 import { type Load, measure, type Sample } from './lib/measure.ts';
@@ -55,10 +55,7 @@ function parseOptions() {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  exitOnHelp(values, USAGE);
   const scenarios = values.scenarios.split(',').map((name) => name.trim());
   const unknown = scenarios.filter((name) => !(SCENARIO_NAMES as readonly string[]).includes(name));
   if (unknown.length > 0) throw new UsageError(`unknown scenario(s): ${unknown.join(', ')}`);

@@ -4,7 +4,7 @@
 // tasks. Resumable: each batch commits with its project's task counter, so a
 // re-run (or a run after Ctrl-C) tops the table up to --tasks instead of starting over.
 import { sql } from 'kysely';
-import { parseCommandLine, runCommand, wholeNumber } from './lib/cli.ts';
+import { exitOnHelp, parseCommandLine, runCommand, wholeNumber } from './lib/cli.ts';
 import { onInterrupt, openBenchDatabase, say } from './lib/database.ts';
 import { BENCH_OWNER, type BenchFixtures, ensureFixtures, MAX_PROJECTS } from './lib/fixtures.ts';
 import { formatDuration, progressBar } from './lib/progress.ts';
@@ -30,10 +30,7 @@ function parseOptions() {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  exitOnHelp(values, USAGE);
   return {
     tasks: wholeNumber('tasks', values.tasks, 0, 100_000_000),
     projects:

@@ -1,4 +1,4 @@
-// Command-line plumbing shared by seed.ts and run.ts.
+// Command-line plumbing shared by the bench commands.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { say } from './database.ts';
 
@@ -14,6 +14,13 @@ export function parseCommandLine<T extends ParseArgsConfig>(
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/** Prints `usage` and exits 0 when the command line asked for `--help`. */
+export function exitOnHelp(values: { help?: boolean | undefined }, usage: string): void {
+  if (!values.help) return;
+  process.stdout.write(usage);
+  process.exit(0);
 }
 
 export function wholeNumber(

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCommandLine, runCommand, UsageError, wholeNumber } from '../lib/cli.ts';
+import { exitOnHelp, parseCommandLine, runCommand, UsageError, wholeNumber } from '../lib/cli.ts';
 import type { Server } from '../lib/processes.ts';
 import { Callers, drive, driveSync, Tally } from './drive.ts';
 import { measureHttp, startApps } from './http-load.ts';
@@ -57,10 +57,7 @@ function parseOptions() {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  exitOnHelp(values, USAGE);
   return {
     seconds: seconds('seconds', values.seconds, 0.1, 60),
     warmup: seconds('warmup', values.warmup, 0, 60),

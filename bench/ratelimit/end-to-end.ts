@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/db/embedded.ts';
-import { parseCommandLine, runCommand, wholeNumber } from '../lib/cli.ts';
+import { exitOnHelp, parseCommandLine, runCommand, wholeNumber } from '../lib/cli.ts';
 import { type BenchDatabase, onInterrupt, openBenchDatabase, say } from '../lib/database.ts';
 import { loadFixtures } from '../lib/fixtures.ts';
 import { measure, type Sample } from '../lib/measure.ts';
@@ -47,10 +47,7 @@ function parseOptions() {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  exitOnHelp(values, USAGE);
   return {
     duration: wholeNumber('duration', values.duration, 1, 600),
     rounds: wholeNumber('rounds', values.rounds, 1, 100),
