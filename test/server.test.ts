@@ -12,7 +12,7 @@ import pg from 'pg';
 import { freePort } from '../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { PASSWORD, uniqueEmail } from './helpers/factories.ts';
-import { within } from './helpers/processes.ts';
+import { collectLines, within } from './helpers/processes.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const STARTUP_TIMEOUT_MS = 20_000;
@@ -60,21 +60,6 @@ after(async () => {
   await fs.rm(dataDir, { recursive: true, force: true });
 });
 
-function lines(stream: NodeJS.ReadableStream, into: string[], onLine: () => void): void {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop() ?? '';
-    into.push(...parts.filter(Boolean));
-    onLine();
-  });
-  stream.on('end', () => {
-    if (rest) into.push(rest);
-    onLine();
-  });
-}
-
 function parseLog(line: string): Record<string, unknown> | undefined {
   try {
     return JSON.parse(line) as Record<string, unknown>;
@@ -107,8 +92,8 @@ async function spawnServer(env: Record<string, string> = {}): Promise<ServerProc
   const notify = () => {
     for (const waiter of waiters) waiter();
   };
-  lines(child.stdout!, stdout, notify);
-  lines(child.stderr!, stderr, notify);
+  collectLines(child.stdout!, stdout, notify);
+  collectLines(child.stderr!, stderr, notify);
   const exited = new Promise<Exit>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );

@@ -226,17 +226,24 @@ export class ProcessGroup {
   }
 }
 
-function collectLines(stream: NodeJS.ReadableStream, into: string[]): void {
+/** Appends each complete line of `stream` to `into`, and calls `onLine` after each chunk. */
+export function collectLines(
+  stream: NodeJS.ReadableStream,
+  into: string[],
+  onLine: () => void = () => {},
+): void {
   let rest = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
     const parts = (rest + chunk).split('\n');
     rest = parts.pop() ?? '';
     into.push(...parts.filter(Boolean));
+    onLine();
   });
   stream.on('end', () => {
     if (rest) into.push(rest);
     rest = '';
+    onLine();
   });
 }
 
