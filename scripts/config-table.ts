@@ -1,8 +1,8 @@
-// Prints the README's configuration table from the `settings` list in src/config.ts:
+// Prints the README's configuration table from the `settings` list in src/config-settings.ts:
 //   node scripts/config-table.ts
 // Paste the output between the config-table markers in README.md. Columns are
 // padded the way Biome formats Markdown tables, so `npm run lint` stays clean.
-import { settings } from '../src/config.ts';
+import { settings } from '../src/config-settings.ts';
 
 // A `|` inside a cell would end the cell early.
 const cell = (text: string) => text.replaceAll('|', '\\|');

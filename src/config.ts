@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import { POLICY_KEYS, type PolicyTable, policyTable } from './ratelimit/policies.ts';
+import { type PolicyTable, policyTable } from './ratelimit/policies.ts';
 
 /**
  * Every setting Tasklane reads from its environment, parsed and validated once at
@@ -52,130 +52,6 @@ export interface LoadSheddingConfig {
   readonly maxHeapUsedBytes: number;
   readonly maxInFlight: number;
 }
-
-interface Setting {
-  readonly name: string;
-  readonly description: string;
-  readonly default: string;
-}
-
-/** The table the README's configuration section is written from. */
-export const settings: readonly Setting[] = [
-  { name: 'PORT', description: 'TCP port the HTTP server listens on', default: '3000' },
-  {
-    name: 'HOST',
-    description: 'Interface to bind',
-    default: '127.0.0.1 (development), 0.0.0.0 (production)',
-  },
-  {
-    name: 'NODE_ENV',
-    description: '`development`, `production` or `test`; production requires explicit secrets',
-    default: 'development',
-  },
-  {
-    name: 'DATABASE_URL',
-    description: 'PostgreSQL connection string; unset starts an embedded PostgreSQL',
-    default: 'embedded, under `$DATA_DIR/pg`',
-  },
-  { name: 'DATABASE_POOL_SIZE', description: 'Connections in the pg pool', default: '10' },
-  {
-    name: 'DATA_DIR',
-    description: 'Where embedded PostgreSQL and generated secrets live',
-    default: './data',
-  },
-  {
-    name: 'REDIS_URL',
-    description: 'Redis for shared limits and fan-out; unset uses in-process stores',
-    default: 'unset',
-  },
-  {
-    name: 'LOG_LEVEL',
-    description: 'pino level: fatal, error, warn, info, debug, trace, silent',
-    default: 'info',
-  },
-  {
-    name: 'TOKEN_SIGNING_KEY',
-    description:
-      'Secret from which the access-token, refresh-token and cursor keys are derived, ≥ 32 bytes; required in production',
-    default: 'generated into `$DATA_DIR/secrets.json`',
-  },
-  { name: 'ACCESS_TOKEN_TTL_SECONDS', description: 'Access token lifetime', default: '600' },
-  {
-    name: 'REFRESH_IDLE_TTL_SECONDS',
-    description: 'A refresh token unused this long expires',
-    default: '2592000 (30 days)',
-  },
-  {
-    name: 'REFRESH_ABSOLUTE_TTL_SECONDS',
-    description: 'A refresh token family expires this long after login, however used',
-    default: '7776000 (90 days)',
-  },
-  {
-    name: 'REFRESH_REUSE_GRACE_SECONDS',
-    description:
-      'How long a spent refresh token still answers with its successor (concurrent double refresh)',
-    default: '3',
-  },
-  {
-    name: 'SHUTDOWN_TIMEOUT_MS',
-    description: 'How long SIGTERM waits for in-flight requests before closing connections',
-    default: '10000',
-  },
-  {
-    name: 'TRUST_PROXY',
-    description:
-      'Which proxies to believe about the client address (`X-Forwarded-For`), which keys the per-IP rate limits: `false`; their addresses or CIDR ranges, comma-separated (`loopback`, `linklocal`, `uniquelocal` name the private ranges); or `true`, every hop, which a client can forge: only behind a proxy that overwrites the header',
-    default: 'false',
-  },
-  {
-    name: 'RATE_LIMITS',
-    description: `Overrides of the rate limit policies, e.g. \`read.free=1200/60 auth=20/60~4\` (\`<policy>=<quota>/<window s>[~burst]\`; policies: ${POLICY_KEYS.map((key) => `\`${key}\``).join(', ')}); docs/api.md lists the defaults`,
-    default: 'the defaults in docs/api.md',
-  },
-  {
-    name: 'RATE_LIMIT_ENABLED',
-    description: 'false turns rate limiting off (for benchmarks of the bare API)',
-    default: 'true',
-  },
-  {
-    name: 'RATE_LIMIT_CONCURRENCY',
-    description: 'Requests one caller may have in flight on one node; 0 = no cap',
-    default: '20',
-  },
-  {
-    name: 'RATE_LIMIT_NODE_RPS',
-    description:
-      'Requests per second one node takes from all callers together (then 503); 0 = no ceiling',
-    default: '10000',
-  },
-  {
-    name: 'RATE_LIMIT_REDIS_TIMEOUT_MS',
-    description:
-      'How long a rate limit decision waits for Redis before failing open (reads, writes, search) or closed (sign-in)',
-    default: '25',
-  },
-  {
-    name: 'RATE_LIMIT_KEY_PREFIX',
-    description: 'Prefix of every rate limit key in Redis (several deployments on one Redis)',
-    default: '`rl:`',
-  },
-  {
-    name: 'LOAD_SHED_EVENT_LOOP_DELAY_MS',
-    description:
-      'Event-loop delay (p99 over a second) from which the node sheds load: searches first, then reads and writes at 1.5×, sign-in at 2×; 0 = off',
-    default: '100',
-  },
-  {
-    name: 'LOAD_SHED_HEAP_USED_MB',
-    description: 'V8 heap in use (MiB) from which the node sheds load, as above; 0 = off',
-    default: '60 % of the V8 heap limit',
-  },
-  {
-    name: 'LOAD_SHED_MAX_IN_FLIGHT',
-    description: 'Requests in flight on the node from which it sheds load, as above; 0 = off',
-    default: '256',
-  },
-];
 
 /** A bad setting: main prints its message as the one line it exits with. */
 export class ConfigError extends Error {
