@@ -80,6 +80,18 @@ export const settings: readonly Setting[] = [
     default: 'false',
   },
   {
+    name: 'JOBS_IN_PROCESS',
+    description:
+      'Run background jobs inside `serve`; `false` leaves them to `tasklane worker` processes',
+    default: 'true',
+  },
+  { name: 'JOB_CONCURRENCY', description: 'Jobs one worker runs at once', default: '4' },
+  {
+    name: 'TRASH_RETENTION_DAYS',
+    description: 'Days a deleted task or comment stays in the trash before it is purged for good',
+    default: '30',
+  },
+  {
     name: 'RATE_LIMITS',
     description: `Overrides of the rate limit policies, e.g. \`read.free=1200/60 auth=20/60~4\` (\`<policy>=<quota>/<window s>[~burst]\`; policies: ${POLICY_KEYS.map((key) => `\`${key}\``).join(', ')}); docs/api.md lists the defaults`,
     default: 'the defaults in docs/api.md',

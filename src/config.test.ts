@@ -51,6 +51,9 @@ describe('parseConfig', () => {
         refreshReuseGraceSeconds: 3,
         shutdownTimeoutMs: 10_000,
         trustProxy: false,
+        jobsInProcess: true,
+        jobConcurrency: 4,
+        trashRetentionDays: 30,
         rateLimit: {
           enabled: true,
           policies: policyTable(undefined),

@@ -30,6 +30,12 @@ export interface Config {
    */
   readonly trustProxy: boolean | readonly string[];
   readonly rateLimit: RateLimitConfig;
+  /** Run the job worker inside `serve` (false: only `tasklane worker` processes run jobs). */
+  readonly jobsInProcess: boolean;
+  /** Jobs one worker runs at once. */
+  readonly jobConcurrency: number;
+  /** Days a deleted task or comment stays in the trash before the purge job deletes it. */
+  readonly trashRetentionDays: number;
   readonly loadShedding: LoadSheddingConfig;
 }
 
@@ -205,6 +211,9 @@ export function parseConfig(env: Env): Config {
     refreshReuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 3, 0, 60),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
+    jobsInProcess: boolean(env, 'JOBS_IN_PROCESS', true),
+    jobConcurrency: integer(env, 'JOB_CONCURRENCY', 4, 1, 100),
+    trashRetentionDays: integer(env, 'TRASH_RETENTION_DAYS', 30, 1, 3650),
     rateLimit: {
       enabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
       policies: rateLimitPolicies(env),

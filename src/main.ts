@@ -1,13 +1,19 @@
+import type { FastifyBaseLogger } from 'fastify';
+import pino from 'pino';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { MigrationError } from './db/migrator.ts';
-import { startIdempotencySweep } from './http/idempotency-sweep.ts';
+import { type JobWorker, startWorker } from './jobs/worker.ts';
+import { loggerOptions } from './observability/logger.ts';
 import { buildServer, migrateRuntime, openRuntime, type Runtime } from './runtime.ts';
 
 const USAGE = `usage: tasklane <command>
 
-  serve     migrate the database, then serve the API (the default)
+  serve     migrate the database, then serve the API and run jobs (the default;
+            JOBS_IN_PROCESS=false leaves jobs to workers)
+  worker    migrate the database, then run jobs only
   migrate   apply pending migrations and exit
 `;
+const COMMANDS = new Set(['serve', 'worker', 'migrate']);
 
 const say = (message: string) => process.stderr.write(`tasklane: ${message}\n`);
 
@@ -15,14 +21,9 @@ async function serve(config: Config, runtime: Runtime): Promise<void> {
   await migrateRuntime(runtime, say);
   const app = await buildServer(config, runtime);
   await app.listen({ port: config.port, host: config.host });
-  const stopSweep = startIdempotencySweep(runtime.database.db, app.log);
+  const worker = config.jobsInProcess ? await startJobs(config, runtime, app.log) : undefined;
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    stopSweep();
-    app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+  onShutdown(app.log, async () => {
     // In-flight requests get SHUTDOWN_TIMEOUT_MS; then their connections are cut.
     const deadline = setTimeout(() => {
       app.log.warn('shutdown timeout reached: closing remaining connections');
@@ -30,15 +31,46 @@ async function serve(config: Config, runtime: Runtime): Promise<void> {
     }, config.shutdownTimeoutMs);
     deadline.unref();
     try {
-      await app.close();
-      await runtime.close();
-      app.log.info('stopped');
-      process.exitCode = 0;
-    } catch (error) {
-      app.log.error({ err: error }, 'shutdown failed');
-      process.exitCode = 1;
+      await Promise.all([app.close(), worker?.stop()]);
     } finally {
       clearTimeout(deadline);
+    }
+    await runtime.close();
+  });
+}
+
+/** `tasklane worker`: jobs only, no HTTP. */
+async function work(config: Config, runtime: Runtime): Promise<void> {
+  await migrateRuntime(runtime, say);
+  const log = pino(loggerOptions(config));
+  const worker = await startJobs(config, runtime, log);
+  onShutdown(log, async () => {
+    await worker.stop();
+    await runtime.close();
+  });
+}
+
+function startJobs(config: Config, runtime: Runtime, log: FastifyBaseLogger): Promise<JobWorker> {
+  return startWorker({ pool: runtime.database.pool, db: runtime.database.db, config, log });
+}
+
+/** On SIGTERM or SIGINT, once: `stop` (stop taking work, finish what runs), then exit. */
+function onShutdown(log: FastifyBaseLogger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(
+      { signal },
+      'shutting down: no new connections, finishing in-flight requests and jobs',
+    );
+    try {
+      await stop();
+      log.info('stopped');
+      process.exitCode = 0;
+    } catch (error) {
+      log.error({ err: error }, 'shutdown failed');
+      process.exitCode = 1;
     }
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -51,7 +83,7 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  if (command !== 'serve' && command !== 'migrate') {
+  if (!COMMANDS.has(command)) {
     process.stderr.write(USAGE);
     process.exitCode = 2;
     return;
@@ -65,7 +97,8 @@ async function main(argv: readonly string[]): Promise<void> {
       await runtime.close();
       return;
     }
-    await serve(config, runtime);
+    if (command === 'worker') await work(config, runtime);
+    else await serve(config, runtime);
   } catch (error) {
     // A bad setting or an edited migration is the operator's to fix: one clear line.
     if (error instanceof ConfigError || error instanceof MigrationError) say(error.message);

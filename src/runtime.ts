@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { type Migration, migrate, readMigrations } from './db/migrator.ts';
+import { migrateJobQueue } from './jobs/worker.ts';
 import { deriveKeys, loadSigningSecret } from './secrets.ts';
 
 export interface Runtime {
@@ -43,6 +44,7 @@ export async function migrateRuntime(runtime: Runtime, log: Log): Promise<void> 
   log(
     applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema is current',
   );
+  await migrateJobQueue(runtime.database.pool);
 }
 
 export async function buildServer(config: Config, runtime: Runtime): Promise<FastifyInstance> {

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { openDatabase } from '../src/db/database.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrator.ts';
+import { migrateJobQueue } from '../src/jobs/worker.ts';
 
 const DEFAULT_PATTERNS = ['src/**/*.test.ts', 'test/**/*.test.ts'];
 
@@ -38,8 +39,9 @@ async function main(): Promise<number> {
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${template}`);
-    const { db, close } = openDatabase(withDatabase(adminUrl, template), 1);
+    const { db, pool, close } = openDatabase(withDatabase(adminUrl, template), 1);
     await migrate(db);
+    await migrateJobQueue(pool);
     await close();
 
     const patterns = process.argv.slice(2);

@@ -49,6 +49,10 @@ export function openDatabase(connectionString: string, poolSize: number): Databa
   // An idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process. The next checkout reconnects.
   pool.on('error', () => {});
+  // A checked-out client whose server goes away emits 'error' too (a LISTEN
+  // connection held by the job worker, say). The query in flight rejects with
+  // it, which is where it is handled; the event alone must not crash the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   return {
     db,

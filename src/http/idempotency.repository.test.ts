@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyBaseLogger } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.ts';
 import { type Database, openDatabase } from '../db/database.ts';
 import {
@@ -12,7 +10,6 @@ import {
   storeResponse,
   sweepIdempotencyKeys,
 } from './idempotency.repository.ts';
-import { startIdempotencySweep } from './idempotency-sweep.ts';
 
 let testDb: TestDatabase;
 let database: Database;
@@ -176,53 +173,5 @@ describe('sweepIdempotencyKeys', () => {
       ['k5', 'k6'],
     );
     assert.equal(await sweepIdempotencyKeys(database.db, T0, 2), 0);
-  });
-});
-
-describe('startIdempotencySweep', () => {
-  test('sweeps expired keys on its interval until stopped', async () => {
-    const scope = `user:${randomUUID()}`;
-    const row = (key: string, expiresAt: Date) => ({
-      principal_id: scope,
-      key,
-      method: 'POST',
-      path: '/v1/teams',
-      request_hash: hashOf('x'),
-      created_at: new Date(Date.now() - 90_000_000),
-      expires_at: expiresAt,
-    });
-    const keysLeft = async () =>
-      (
-        await database.db
-          .selectFrom('idempotency_keys')
-          .select('key')
-          .where('principal_id', '=', scope)
-          .orderBy('key')
-          .execute()
-      ).map((r) => r.key);
-    await database.db
-      .insertInto('idempotency_keys')
-      .values([row('expired', new Date(Date.now() - 1_000)), row('live', at(10 ** 9))])
-      .execute();
-
-    const logged: unknown[] = [];
-    const log = {
-      info: (fields: unknown) => logged.push(fields),
-      warn: (fields: unknown) => logged.push(fields),
-    } as unknown as FastifyBaseLogger;
-    const stop = startIdempotencySweep(database.db, log, 10);
-    try {
-      for (let i = 0; i < 200 && (await keysLeft()).length > 1; i += 1) await sleep(10);
-      assert.deepEqual(await keysLeft(), ['live']);
-      assert.ok(logged.some((fields) => (fields as { deleted?: number }).deleted! >= 1));
-    } finally {
-      stop();
-    }
-    await database.db
-      .insertInto('idempotency_keys')
-      .values(row('after-stop', new Date(0)))
-      .execute();
-    await sleep(50);
-    assert.deepEqual(await keysLeft(), ['after-stop', 'live'], 'a stopped sweep sweeps no more');
   });
 });

@@ -1,0 +1,44 @@
+import { sql } from 'kysely';
+import type { Static, TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import type { Db, Trx } from '../db/database.ts';
+import { JOB_PRIORITY, type JobDefinition } from './catalogue.ts';
+
+export interface EnqueueOptions {
+  /**
+   * Deduplicates: a job with the same key still waiting is replaced by this one
+   * (graphile-worker's `job_key`), so a burst of changes queues one job.
+   */
+  readonly jobKey?: string;
+  /** Not before this time. */
+  readonly runAt?: Date;
+}
+
+/**
+ * Queues `job` in the caller's transaction (ADR 0017): it exists if and only if
+ * the change that caused it commits — no dual write, no job lost to a crash
+ * between the commit and a second write. Returns the job's id.
+ */
+export async function enqueueJob<P extends TSchema>(
+  db: Db | Trx,
+  job: JobDefinition<P>,
+  payload: Static<P>,
+  options: EnqueueOptions = {},
+): Promise<string> {
+  if (!Value.Check(job.payload, payload)) {
+    const [first] = Value.Errors(job.payload, payload);
+    throw new RangeError(
+      `job ${job.name}: invalid payload${first ? ` at ${first.instancePath || '/'}: ${first.message}` : ''}`,
+    );
+  }
+  const { rows } = await sql<{ id: string }>`
+    SELECT id::text FROM graphile_worker.add_job(
+      identifier => ${job.name},
+      payload => ${JSON.stringify(payload)}::json,
+      max_attempts => ${job.maxAttempts},
+      priority => ${JOB_PRIORITY[job.priority]},
+      job_key => ${options.jobKey ?? null},
+      run_at => ${options.runAt ?? null}
+    )`.execute(db);
+  return rows[0]!.id;
+}

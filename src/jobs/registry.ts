@@ -1,0 +1,5 @@
+import type { JobDefinition } from './catalogue.ts';
+import { purgeTrash, sweepIdempotency } from './maintenance.ts';
+
+/** Every job the worker runs. A job missing here is never picked up by it. */
+export const JOBS: readonly JobDefinition[] = [purgeTrash, sweepIdempotency];
