@@ -21,15 +21,18 @@ import { accountRoutes } from './modules/accounts/accounts.routes.ts';
 import { UserSchema } from './modules/accounts/accounts.schemas.ts';
 import { commentRoutes } from './modules/comments/comments.routes.ts';
 import { eventRoutes } from './modules/events/events.routes.ts';
+import { notificationRoutes } from './modules/notifications/notifications.routes.ts';
 import { projectRoutes } from './modules/projects/projects.routes.ts';
 import { taskListRoutes } from './modules/tasks/task-lists.routes.ts';
 import { taskRoutes } from './modules/tasks/tasks.routes.ts';
 import { TaskSchema } from './modules/tasks/tasks.schemas.ts';
 import { memberRoutes } from './modules/teams/members.routes.ts';
 import { teamRoutes } from './modules/teams/teams.routes.ts';
+import { deliveryRoutes } from './modules/webhooks/deliveries.routes.ts';
+import { webhookRoutes } from './modules/webhooks/webhooks.routes.ts';
 import { registerHealth } from './observability/health.ts';
 import { loggerOptions } from './observability/logger.ts';
-import { createMetrics, registerMetricsRoute } from './observability/metrics.ts';
+import { createMetrics, type Metrics, registerMetricsRoute } from './observability/metrics.ts';
 import { shedPriority } from './ratelimit/policies.ts';
 import { setUpRateLimiting } from './ratelimit/setup.ts';
 import type { Keys } from './secrets.ts';
@@ -44,6 +47,11 @@ export interface AppOptions {
   readonly migrations: readonly Migration[];
   /** Where log lines go; stdout when absent. Tests pass a stream to read them. */
   readonly logStream?: DestinationStream;
+  /**
+   * The process's metrics, shared with the job worker when it runs in this
+   * process (runtime.ts), so /metrics carries the job series; a fresh set when absent.
+   */
+  readonly metrics?: Metrics;
 }
 
 type ValidatorFactory = NonNullable<
@@ -107,7 +115,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerRequestContext(app);
   registerDrain(app);
-  const metrics = createMetrics();
+  const metrics = options.metrics ?? createMetrics();
   // Before the limiter: an overloaded node refuses before it spends a decision.
   registerLoadShedding(app, {
     ...config.loadShedding,
@@ -142,5 +150,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(taskListRoutes(deps));
   await app.register(commentRoutes(deps));
   await app.register(eventRoutes(deps));
+  await app.register(notificationRoutes(deps));
+  await app.register(webhookRoutes(deps));
+  await app.register(deliveryRoutes(deps));
   return app;
 }

@@ -87,9 +87,60 @@ export const settings: readonly Setting[] = [
   },
   { name: 'JOB_CONCURRENCY', description: 'Jobs one worker runs at once', default: '4' },
   {
+    name: 'JOB_LOCK_TIMEOUT_SECONDS',
+    description:
+      'A job locked this long by a worker whose heartbeat is as old, or gone (a killed process), is handed back to the queue; a worker beats every quarter of it',
+    default: '30',
+  },
+  {
+    name: 'WORKER_METRICS_PORT',
+    description:
+      '`tasklane worker` serves `GET /metrics` on this port (on `HOST`); `serve` has its own `/metrics`',
+    default: 'unset (none)',
+  },
+  {
     name: 'TRASH_RETENTION_DAYS',
     description: 'Days a deleted task or comment stays in the trash before it is purged for good',
     default: '30',
+  },
+  {
+    name: 'SMTP_URL',
+    description:
+      'SMTP server for notification emails (`smtp://user:pass@host:587`, `smtps://…` for TLS from the start); unset, emails are only logged, like push and SMS',
+    default: 'unset',
+  },
+  {
+    name: 'SMTP_FROM',
+    description: 'The `From` of notification emails',
+    default: '`Tasklane <notifications@tasklane.invalid>`',
+  },
+  {
+    name: 'WEBHOOK_ALLOW_PRIVATE_TARGETS',
+    description:
+      'Deliver webhooks to private, loopback and link-local addresses (the SSRF guard off; for private networks and tests)',
+    default: 'false',
+  },
+  {
+    name: 'WEBHOOK_RETRY_SCHEDULE',
+    description:
+      'Delays before each webhook retry after the first attempt, jittered ±20 %; then the delivery fails and the endpoint is disabled',
+    default: '`5s 5m 30m 2h 5h 10h 14h 20h 24h`',
+  },
+  {
+    name: 'WEBHOOK_TIMEOUT',
+    description: 'Longest one webhook attempt may take, connect to last byte',
+    default: '`10s`',
+  },
+  {
+    name: 'WEBHOOK_CIRCUIT_FAILURES',
+    description: 'Consecutive failed attempts after which an endpoint’s circuit opens',
+    default: '5',
+  },
+  {
+    name: 'WEBHOOK_CIRCUIT_COOLDOWN',
+    description:
+      'How long an open circuit waits before one half-open probe; doubles per failed probe, at most 1h',
+    default: '`1m`',
   },
   {
     name: 'RATE_LIMITS',

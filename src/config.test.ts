@@ -53,7 +53,11 @@ describe('parseConfig', () => {
         trustProxy: false,
         jobsInProcess: true,
         jobConcurrency: 4,
+        jobLockTimeoutSeconds: 30,
+        workerMetricsPort: undefined,
         trashRetentionDays: 30,
+        smtpUrl: undefined,
+        smtpFrom: 'Tasklane <notifications@tasklane.invalid>',
         rateLimit: {
           enabled: true,
           policies: policyTable(undefined),
@@ -66,6 +70,16 @@ describe('parseConfig', () => {
           maxEventLoopDelayMs: 100,
           maxHeapUsedBytes: defaultHeapThresholdMib() * 1024 * 1024,
           maxInFlight: 256,
+        },
+        webhooks: {
+          allowPrivateTargets: false,
+          retryScheduleMs: [
+            5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000,
+            86_400_000,
+          ],
+          timeoutMs: 10_000,
+          circuitFailures: 5,
+          circuitCooldownMs: 60_000,
         },
       },
     );
@@ -104,6 +118,21 @@ describe('parseConfig', () => {
     assert.equal(parseConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
   });
 
+  test('webhook durations take ms, s, m and h, separated by spaces or commas', () => {
+    const { webhooks } = parseConfig({
+      WEBHOOK_RETRY_SCHEDULE: '20ms, 1s 2m,3h',
+      WEBHOOK_TIMEOUT: '500ms',
+    });
+    assert.deepEqual(webhooks.retryScheduleMs, [20, 1000, 120_000, 10_800_000]);
+    assert.equal(webhooks.timeoutMs, 500);
+  });
+
+  test('the job lock timeout and the worker metrics port take whole numbers', () => {
+    const config = parseConfig({ JOB_LOCK_TIMEOUT_SECONDS: '2', WORKER_METRICS_PORT: '9464' });
+    assert.equal(config.jobLockTimeoutSeconds, 2);
+    assert.equal(config.workerMetricsPort, 9464);
+  });
+
   test('an empty or blank variable counts as unset', () => {
     const config = parseConfig({ PORT: '', LOG_LEVEL: '   ', DATABASE_URL: '' });
     assert.equal(config.port, 3000);
@@ -120,11 +149,18 @@ describe('parseConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ SMTP_URL: 'http://mail.internal' }, 'SMTP_URL'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: '1' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: '10.0.0.1, proxy.internal' }, 'TRUST_PROXY'],
     [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE'],
+    [{ WEBHOOK_RETRY_SCHEDULE: '5s 5 minutes' }, 'WEBHOOK_RETRY_SCHEDULE'],
+    [{ WEBHOOK_TIMEOUT: '10' }, 'WEBHOOK_TIMEOUT'],
+    [{ JOB_LOCK_TIMEOUT_SECONDS: '0' }, 'JOB_LOCK_TIMEOUT_SECONDS'],
+    [{ JOB_LOCK_TIMEOUT_SECONDS: '14401' }, 'JOB_LOCK_TIMEOUT_SECONDS'],
+    [{ WORKER_METRICS_PORT: '0' }, 'WORKER_METRICS_PORT'],
+    [{ WORKER_METRICS_PORT: '9100x' }, 'WORKER_METRICS_PORT'],
     [
       { REFRESH_IDLE_TTL_SECONDS: '7200', REFRESH_ABSOLUTE_TTL_SECONDS: '3600' },
       'REFRESH_IDLE_TTL_SECONDS',

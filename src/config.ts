@@ -34,9 +34,34 @@ export interface Config {
   readonly jobsInProcess: boolean;
   /** Jobs one worker runs at once. */
   readonly jobConcurrency: number;
+  /**
+   * A job locked this long by a worker whose heartbeat is this old (or gone) is
+   * handed back to the queue (ADR 0021).
+   */
+  readonly jobLockTimeoutSeconds: number;
+  /** `tasklane worker` serves GET /metrics on this port; unset → no metrics server. */
+  readonly workerMetricsPort: number | undefined;
   /** Days a deleted task or comment stays in the trash before the purge job deletes it. */
   readonly trashRetentionDays: number;
+  /** Where notification emails go (smtp:// or smtps://); unset → they are only logged. */
+  readonly smtpUrl: string | undefined;
+  /** The From of notification emails. */
+  readonly smtpFrom: string;
   readonly loadShedding: LoadSheddingConfig;
+  readonly webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Deliver to private, loopback and link-local addresses too (SSRF guard off: tests, private networks). */
+  readonly allowPrivateTargets: boolean;
+  /** Delay before each retry, after the first attempt (ADR 0018); its length is the number of retries. */
+  readonly retryScheduleMs: readonly number[];
+  /** Longest a delivery attempt may take, connect to last byte. */
+  readonly timeoutMs: number;
+  /** Consecutive failed attempts that open an endpoint's circuit. */
+  readonly circuitFailures: number;
+  /** How long an open circuit waits before its first half-open probe (doubling per failed probe, at most an hour). */
+  readonly circuitCooldownMs: number;
 }
 
 export interface RateLimitConfig {
@@ -80,6 +105,10 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return Number(raw);
 }
 
+function optionalInteger(env: Env, name: string, min: number, max: number): number | undefined {
+  return text(env, name) === undefined ? undefined : integer(env, name, min, min, max);
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
@@ -97,6 +126,34 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function durationMs(raw: string): number | undefined {
+  const match = /^(\d{1,9})(ms|s|m|h)$/.exec(raw);
+  return match ? Number(match[1]) * DURATION_UNITS_MS[match[2]!]! : undefined;
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  const raw = text(env, name) ?? fallback;
+  const ms = durationMs(raw);
+  if (ms === undefined)
+    throw new ConfigError(`${name} must be a duration like 500ms, 30s, 5m or 2h, got "${raw}"`);
+  return ms;
+}
+
+/** Space- or comma-separated durations: `5s 5m 30m 2h`. */
+function durations(env: Env, name: string, fallback: string): number[] {
+  const raw = text(env, name) ?? fallback;
+  const parts = raw.split(/[\s,]+/).filter(Boolean);
+  const values = parts.map(durationMs);
+  if (parts.length === 0 || parts.length > 50 || values.some((ms) => ms === undefined)) {
+    throw new ConfigError(`${name} must list 1 to 50 durations like "5s 5m 30m 2h", got "${raw}"`);
+  }
+  return values as number[];
+}
+
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s 5m 30m 2h 5h 10h 14h 20h 24h';
+
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
   const raw = text(env, name);
   if (raw === undefined) return undefined;
@@ -113,6 +170,8 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
 }
 
 export const MIN_SIGNING_KEY_BYTES = 32;
+
+export const DEFAULT_SMTP_FROM = 'Tasklane <notifications@tasklane.invalid>';
 
 function signingKey(env: Env, production: boolean): string | undefined {
   const raw = text(env, 'TOKEN_SIGNING_KEY');
@@ -213,7 +272,12 @@ export function parseConfig(env: Env): Config {
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
     jobsInProcess: boolean(env, 'JOBS_IN_PROCESS', true),
     jobConcurrency: integer(env, 'JOB_CONCURRENCY', 4, 1, 100),
+    // Under 4 hours: past that, graphile-worker takes the lock back on its own.
+    jobLockTimeoutSeconds: integer(env, 'JOB_LOCK_TIMEOUT_SECONDS', 30, 1, 14_400),
+    workerMetricsPort: optionalInteger(env, 'WORKER_METRICS_PORT', 1, 65535),
     trashRetentionDays: integer(env, 'TRASH_RETENTION_DAYS', 30, 1, 3650),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    smtpFrom: text(env, 'SMTP_FROM') ?? DEFAULT_SMTP_FROM,
     rateLimit: {
       enabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
       policies: rateLimitPolicies(env),
@@ -227,6 +291,13 @@ export function parseConfig(env: Env): Config {
       maxHeapUsedBytes:
         integer(env, 'LOAD_SHED_HEAP_USED_MB', defaultHeapThresholdMib(), 0, 1_000_000) * MIB,
       maxInFlight: integer(env, 'LOAD_SHED_MAX_IN_FLIGHT', 256, 0, 10_000_000),
+    },
+    webhooks: {
+      allowPrivateTargets: boolean(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+      retryScheduleMs: durations(env, 'WEBHOOK_RETRY_SCHEDULE', DEFAULT_WEBHOOK_RETRY_SCHEDULE),
+      timeoutMs: duration(env, 'WEBHOOK_TIMEOUT', '10s'),
+      circuitFailures: integer(env, 'WEBHOOK_CIRCUIT_FAILURES', 5, 1, 1000),
+      circuitCooldownMs: duration(env, 'WEBHOOK_CIRCUIT_COOLDOWN', '1m'),
     },
   };
   if (config.refreshIdleTtlSeconds > config.refreshAbsoluteTtlSeconds) {

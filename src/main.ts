@@ -2,18 +2,29 @@ import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { MigrationError } from './db/migrator.ts';
+import {
+  JOBS_USAGE,
+  type JobsRequest,
+  parseJobsArgs,
+  runJobsCommand,
+  UsageError,
+} from './jobs/jobs-command.ts';
 import { type JobWorker, startWorker } from './jobs/worker.ts';
 import { loggerOptions } from './observability/logger.ts';
+import { serveMetrics } from './observability/metrics-server.ts';
 import { buildServer, migrateRuntime, openRuntime, type Runtime } from './runtime.ts';
 
 const USAGE = `usage: tasklane <command>
 
   serve     migrate the database, then serve the API and run jobs (the default;
             JOBS_IN_PROCESS=false leaves jobs to workers)
-  worker    migrate the database, then run jobs only
+  worker    migrate the database, then run jobs only (WORKER_METRICS_PORT serves
+            its /metrics)
   migrate   apply pending migrations and exit
+  jobs      jobs that failed for good: \`jobs failed [--json]\` lists them,
+            \`jobs retry <id>... | --all\` runs them again (tasklane jobs --help)
 `;
-const COMMANDS = new Set(['serve', 'worker', 'migrate']);
+const COMMANDS = new Set(['serve', 'worker', 'migrate', 'jobs']);
 
 const say = (message: string) => process.stderr.write(`tasklane: ${message}\n`);
 
@@ -44,14 +55,28 @@ async function work(config: Config, runtime: Runtime): Promise<void> {
   await migrateRuntime(runtime, say);
   const log = pino(loggerOptions(config));
   const worker = await startJobs(config, runtime, log);
+  const metricsServer =
+    config.workerMetricsPort === undefined
+      ? undefined
+      : await serveMetrics(runtime.metrics.registry, {
+          host: config.host,
+          port: config.workerMetricsPort,
+        });
+  if (metricsServer) log.info({ port: metricsServer.port }, 'worker metrics at GET /metrics');
   onShutdown(log, async () => {
-    await worker.stop();
+    await Promise.all([worker.stop(), metricsServer?.close()]);
     await runtime.close();
   });
 }
 
 function startJobs(config: Config, runtime: Runtime, log: FastifyBaseLogger): Promise<JobWorker> {
-  return startWorker({ pool: runtime.database.pool, db: runtime.database.db, config, log });
+  return startWorker({
+    pool: runtime.database.pool,
+    db: runtime.database.db,
+    config,
+    log,
+    metrics: runtime.metrics,
+  });
 }
 
 /** On SIGTERM or SIGINT, once: `stop` (stop taking work, finish what runs), then exit. */
@@ -88,10 +113,32 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  let jobsRequest: JobsRequest | undefined;
+  try {
+    // Checked before anything starts: a typo must not boot an embedded PostgreSQL.
+    if (command === 'jobs') jobsRequest = parseJobsArgs(argv.slice(1));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    say(error.message);
+    process.exitCode = 2;
+    return;
+  }
+  if (jobsRequest?.command === 'help') {
+    process.stdout.write(JOBS_USAGE);
+    return;
+  }
   let runtime: Runtime | undefined;
   try {
     const config = loadConfig();
     runtime = await openRuntime(config, say);
+    if (jobsRequest) {
+      process.exitCode = await runJobsCommand(jobsRequest, runtime.database.db, {
+        out: (text) => process.stdout.write(text),
+        say,
+      });
+      await runtime.close();
+      return;
+    }
     if (command === 'migrate') {
       await migrateRuntime(runtime, say);
       await runtime.close();

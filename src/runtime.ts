@@ -6,11 +6,14 @@ import { type Database, openDatabase } from './db/database.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { type Migration, migrate, readMigrations } from './db/migrator.ts';
 import { migrateJobQueue } from './jobs/worker.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { deriveKeys, loadSigningSecret } from './secrets.ts';
 
 export interface Runtime {
   readonly database: Database;
   readonly migrations: readonly Migration[];
+  /** One set per process: the API's /metrics and the in-process job worker share it. */
+  readonly metrics: Metrics;
   /** Closes the pool, then stops the embedded PostgreSQL if this process started one. */
   close(): Promise<void>;
 }
@@ -31,6 +34,7 @@ export async function openRuntime(config: Config, log: Log): Promise<Runtime> {
   return {
     database,
     migrations: await readMigrations(),
+    metrics: createMetrics(),
     async close() {
       await database.close();
       await embedded?.stop();
@@ -53,5 +57,6 @@ export async function buildServer(config: Config, runtime: Runtime): Promise<Fas
     db: runtime.database.db,
     keys: deriveKeys(loadSigningSecret(config)),
     migrations: runtime.migrations,
+    metrics: runtime.metrics,
   });
 }

@@ -16,6 +16,11 @@ const minimumRole = {
   'member.manage': 'admin',
   /** Granting, changing or taking away the owner role. */
   'member.manage_owner': 'owner',
+  /**
+   * Webhooks receive every event of the team, private projects' included, so only
+   * those who see every project (owners, ADR 0008) may point one somewhere.
+   */
+  'webhook.manage': 'owner',
 } as const satisfies Record<string, Role>;
 
 export type TeamAction = keyof typeof minimumRole;

@@ -138,6 +138,108 @@ export interface IdempotencyKeysTable {
   expires_at: Date;
 }
 
+export type WebhookDisabledReason = 'gone' | 'retries_exhausted' | 'manual';
+export type WebhookDeliveryState = 'pending' | 'succeeded' | 'failed';
+
+export interface WebhookEndpointsTable {
+  id: string;
+  team_id: string;
+  url: string;
+  description: string;
+  event_types: string[];
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: NullableTimestamp;
+  disabled_at: NullableTimestamp;
+  disabled_reason: WebhookDisabledReason | null;
+  consecutive_failures: Generated<number>;
+  circuit_open_until: NullableTimestamp;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  version: Generated<number>;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  state: Generated<WebhookDeliveryState>;
+  attempts: Generated<number>;
+  next_attempt_at: NullableTimestamp;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  completed_at: NullableTimestamp;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  number: number;
+  started_at: Date;
+  duration_ms: number;
+  status: number | null;
+  error: string | null;
+  response_snippet: string | null;
+}
+
+export type NotificationKind = 'assigned' | 'mentioned' | 'due_soon' | 'webhook_disabled';
+/** External channels: each message to one goes through a send row. In-app is the inbox row. */
+export type NotificationChannel = 'email' | 'push' | 'sms';
+export type NotificationSendState = 'pending' | 'sending' | 'sent' | 'failed';
+
+/** The in-app inbox: one row per (user, source_key), by constraint. */
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  team_id: string;
+  kind: NotificationKind;
+  source_key: string;
+  task_id: string | null;
+  actor_id: string | null;
+  title: string;
+  body: Generated<string>;
+  data: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Timestamp;
+  read_at: NullableTimestamp;
+}
+
+/** One message on an external channel, rendered at creation; one per (user, source_key, channel). */
+export interface NotificationSendsTable {
+  id: string;
+  user_id: string;
+  channel: NotificationChannel;
+  source_key: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  state: Generated<NotificationSendState>;
+  attempts: Generated<number>;
+  message_id: string;
+  last_error: string | null;
+  created_at: Timestamp;
+  sent_at: NullableTimestamp;
+}
+
+export interface NotificationPreferencesTable {
+  user_id: string;
+  in_app: Generated<boolean>;
+  email: Generated<boolean>;
+  push: Generated<boolean>;
+  sms: Generated<boolean>;
+  updated_at: Timestamp;
+}
+
+/** One row per live job worker pool (ADR 0021); the database's clock in last_seen_at. */
+export interface JobWorkerHeartbeatsTable {
+  pool_id: string;
+  hostname: string;
+  pid: number;
+  started_at: Timestamp;
+  last_seen_at: Timestamp;
+}
+
 export interface SchemaMigrationsTable {
   version: string;
   name: string;
@@ -157,6 +259,13 @@ export interface DB {
   comments: CommentsTable;
   events: EventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  notifications: NotificationsTable;
+  notification_sends: NotificationSendsTable;
+  notification_preferences: NotificationPreferencesTable;
+  job_worker_heartbeats: JobWorkerHeartbeatsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -167,3 +276,8 @@ export type Project = Selectable<ProjectsTable>;
 export type Task = Selectable<TasksTable>;
 export type Comment = Selectable<CommentsTable>;
 export type Event = Selectable<EventsTable>;
+export type WebhookEndpoint = Selectable<WebhookEndpointsTable>;
+export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
+export type WebhookAttempt = Selectable<WebhookAttemptsTable>;
+export type Notification = Selectable<NotificationsTable>;
+export type NotificationSend = Selectable<NotificationSendsTable>;

@@ -51,6 +51,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'tasks', description: 'Tasks in projects: lists, search, trash' },
         { name: 'comments', description: 'Comments on tasks' },
         { name: 'events', description: 'The team audit trail' },
+        { name: 'notifications', description: 'Your inbox and notification channels' },
         { name: 'meta', description: 'Health, documentation and problem types' },
       ],
     },

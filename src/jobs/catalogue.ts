@@ -7,12 +7,16 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Static, TSchema } from 'typebox';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import type { NotificationProviders } from '../notifications/providers.ts';
+import type { Backoff } from './backoff.ts';
 
 /**
  * graphile-worker runs lower numbers first: a notification for a user who is
  * waiting goes before a purge or an export, whatever order they were queued in.
+ * Machine-to-machine work (webhook deliveries) sits between the two: it must not
+ * wait for a purge, nor keep a waiting user's notification behind a burst.
  */
-export const JOB_PRIORITY = { interactive: 0, bulk: 10 } as const;
+export const JOB_PRIORITY = { interactive: 0, standard: 5, bulk: 10 } as const;
 export type JobPriority = keyof typeof JOB_PRIORITY;
 
 /** What a running job may use: the database, a logger scoped to the job, the config. */
@@ -22,6 +26,14 @@ export interface JobContext {
   readonly config: Config;
   /** Aborted when the worker is asked to stop: long jobs stop between batches. */
   readonly signal: AbortSignal;
+  /** This run's attempt, from 1; equal to maxAttempts on the last one. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /**
+   * Email, push and SMS senders, built once per worker (startWorker), not per
+   * job: an SMTP transport holds connections and TLS state worth reusing.
+   */
+  readonly notificationProviders: NotificationProviders;
 }
 
 export interface JobDefinition<P extends TSchema = TSchema> {
@@ -31,6 +43,11 @@ export interface JobDefinition<P extends TSchema = TSchema> {
   readonly priority: JobPriority;
   /** Attempts before the job is left failed, for an operator to look at. */
   readonly maxAttempts: number;
+  /**
+   * Delay before each retry: exponential from `baseMs`, capped at `maxMs`, with
+   * full jitter (backoff.ts; DEFAULT_BACKOFF when absent).
+   */
+  readonly backoff?: Backoff;
   readonly run: (payload: Static<P>, context: JobContext) => Promise<void>;
 }
 

@@ -1,12 +1,26 @@
+import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
-import { Logger, run, runMigrations, type TaskList } from 'graphile-worker';
+import {
+  Logger,
+  run,
+  runMigrations,
+  type TaskList,
+  type WorkerEvents,
+  type WorkerPool,
+} from 'graphile-worker';
 import type pg from 'pg';
 import { Value } from 'typebox/value';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { NOTIFICATION_CRONTAB } from '../notifications/due-soon-job.ts';
+import { createNotificationProviders } from '../notifications/providers.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { JobDefinition } from './catalogue.ts';
+import { type Heartbeat, startHeartbeat } from './heartbeat.ts';
+import { registerQueueDepth } from './job-metrics.ts';
 import { MAINTENANCE_CRONTAB } from './maintenance.ts';
 import { JOBS } from './registry.ts';
+import { createRunObserver } from './run-observer.ts';
 
 /**
  * Creates or updates graphile-worker's own schema (`graphile_worker`), which it
@@ -23,8 +37,12 @@ export interface WorkerOptions {
   readonly log: FastifyBaseLogger;
   /** The catalogue (all jobs by default; tests pass their own). */
   readonly jobs?: readonly JobDefinition[];
-  /** Scheduled jobs (the maintenance crontab by default; '' for none). */
+  /** Scheduled jobs (the maintenance and notification crontabs by default; '' for none). */
   readonly crontab?: string;
+  /** The app's metrics (runtime.ts): job series, and the queue depth while this worker runs. */
+  readonly metrics?: Metrics;
+  /** The retry jitter's randomness (Math.random); tests pass a fixed one. */
+  readonly random?: () => number;
 }
 
 export interface JobWorker {
@@ -40,30 +58,91 @@ export interface JobWorker {
 export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   const { pool, db, config, log } = options;
   const taskList: TaskList = {};
-  for (const job of options.jobs ?? JOBS) {
-    taskList[job.name] = async (payload, helpers) => {
-      // Payloads were checked when queued; this catches a job queued by hand or by older code.
-      if (!Value.Check(job.payload, payload)) {
-        throw new Error(`job ${job.name}: the payload does not match its schema`);
-      }
-      await job.run(payload, {
-        db,
-        config,
-        log: log.child({ job: job.name, job_id: helpers.job.id, attempt: helpers.job.attempts }),
-        signal: helpers.abortSignal,
+  const notificationProviders = createNotificationProviders(config, log);
+  const jobs = options.jobs ?? JOBS;
+  const observer = createRunObserver({
+    db,
+    log,
+    metrics: options.metrics?.jobs,
+    random: options.random,
+  });
+  for (const job of jobs) {
+    taskList[job.name] = (payload, helpers) =>
+      observer.observe(job, helpers.job, async () => {
+        // Payloads were checked when queued; this catches a job queued by hand or by older code.
+        if (!Value.Check(job.payload, payload)) {
+          throw new Error(`job ${job.name}: the payload does not match its schema`);
+        }
+        await job.run(payload, {
+          db,
+          config,
+          log: log.child({ job: job.name, job_id: helpers.job.id, attempt: helpers.job.attempts }),
+          signal: helpers.abortSignal,
+          attempt: helpers.job.attempts,
+          maxAttempts: helpers.job.max_attempts,
+          notificationProviders,
+        });
       });
-    };
   }
+  // The pool's id is what graphile-worker locks jobs with: the heartbeat vouches for it.
+  const events: WorkerEvents = new EventEmitter();
+  let workerPool: WorkerPool | undefined;
+  events.once('pool:create', (event) => {
+    workerPool = event.workerPool;
+  });
   const runner = await run({
     pgPool: pool,
     taskList,
-    crontab: options.crontab ?? MAINTENANCE_CRONTAB,
+    crontab: options.crontab ?? [MAINTENANCE_CRONTAB, NOTIFICATION_CRONTAB].join('\n'),
     concurrency: config.jobConcurrency,
     // main.ts owns the signals: it stops HTTP and the worker in order.
     noHandleSignals: true,
     logger: graphileLogger(log),
+    events,
   });
-  return { stop: () => runner.stop() };
+  let heartbeat: Heartbeat;
+  try {
+    if (workerPool === undefined) throw new Error('graphile-worker started no worker pool');
+    const started = workerPool;
+    heartbeat = await startHeartbeat({
+      db,
+      poolId: started.id,
+      lockTimeoutSeconds: config.jobLockTimeoutSeconds,
+      log,
+      onReleased: (released) => started.nudge(released.jobIds.length),
+    });
+  } catch (error) {
+    await runner.stop();
+    throw error;
+  }
+  // A pool that ends on its own (a fatal error) must stop vouching for its locks.
+  const stopped = runner.promise.then(
+    () => {},
+    () => {},
+  );
+  void stopped
+    .then(() => heartbeat.stop())
+    .catch((error: unknown) =>
+      log.error({ err: error }, 'could not remove the job worker heartbeat'),
+    );
+  const unregisterDepth = options.metrics
+    ? registerQueueDepth(
+        options.metrics.registry,
+        db,
+        jobs.map((job) => job.name),
+        log,
+      )
+    : undefined;
+  return {
+    async stop() {
+      unregisterDepth?.();
+      await runner.stop();
+      // Only now: while running jobs finish, their locks must stay vouched for.
+      await observer.settled();
+      await heartbeat.stop();
+      notificationProviders.close();
+    },
+  };
 }
 
 /** graphile-worker's log lines through our pino logger, at the same levels. */

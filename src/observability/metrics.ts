@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Registry } from 'prom-client';
+import { createJobMetrics, type JobMetrics } from '../jobs/job-metrics.ts';
 
 /**
  * The application's metrics. One registry per app rather than prom-client's
@@ -14,6 +15,8 @@ export interface Metrics {
   readonly rateLimitStoreErrors: Counter<'reason'>;
   /** Requests an overloaded node refused, by how important they were. */
   readonly loadShed: Counter<'priority'>;
+  /** What the job worker observes, when one runs in this process (src/jobs/job-metrics.ts). */
+  readonly jobs: JobMetrics;
 }
 
 export function createMetrics(): Metrics {
@@ -38,6 +41,7 @@ export function createMetrics(): Metrics {
       labelNames: ['priority'],
       registers: [registry],
     }),
+    jobs: createJobMetrics(registry),
   };
 }
 

@@ -5,6 +5,7 @@ import { buildApp } from '../../src/app.ts';
 import { type Config, parseConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { readMigrations } from '../../src/db/migrator.ts';
+import type { Metrics } from '../../src/observability/metrics.ts';
 import { deriveKeys } from '../../src/secrets.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
@@ -51,6 +52,8 @@ interface TestAppOptions {
   readonly env?: Record<string, string>;
   /** Reuse a database (several apps on one database); a fresh one otherwise. */
   readonly database?: TestDatabase;
+  /** The metrics the app serves at /metrics (a test shares them with a job worker); fresh ones otherwise. */
+  readonly metrics?: Metrics;
 }
 
 /** The app on a fresh copy of the migrated database, with logs captured at debug level. */
@@ -78,15 +81,16 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const database = openDatabase(testDb.url, config.databasePoolSize);
   const migrations = await readMigrations();
   const logs = new LogCapture();
-  const build = (cfg: Config, db: Database, stream: Writable) =>
+  const build = (cfg: Config, db: Database, stream: Writable, metrics?: Metrics) =>
     buildApp({
       config: cfg,
       db: db.db,
       keys: deriveKeys(signingKey),
       migrations,
       logStream: stream,
+      metrics,
     });
-  const app = await build(config, database, logs);
+  const app = await build(config, database, logs, options.metrics);
   const others: { app: FastifyInstance; database: Database }[] = [];
   return {
     app,

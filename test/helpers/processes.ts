@@ -194,6 +194,18 @@ export class ProcessGroup {
     return { ...running, port, url: `redis://127.0.0.1:${port}` };
   }
 
+  /**
+   * `node <args>` from the repository root (a script, or `src/main.ts <command>`)
+   * with this environment over PATH and NODE_ENV=test. Does not wait for it.
+   */
+  spawnNode(args: readonly string[], env: Record<string, string> = {}): RunningProcess {
+    return this.#spawn(process.execPath, [...args], {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      ...env,
+    });
+  }
+
   /** Kills (SIGKILL) every process of the group that is still running. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.#running].map((running) => running.kill('SIGKILL')));
