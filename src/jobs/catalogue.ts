@@ -8,6 +8,8 @@ import type { Static, TSchema } from 'typebox';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { NotificationProviders } from '../notifications/providers.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { WebhookSender } from '../webhooks/http-client.ts';
 import type { Backoff } from './backoff.ts';
 
 /**
@@ -34,6 +36,10 @@ export interface JobContext {
    * job: an SMTP transport holds connections and TLS state worth reusing.
    */
   readonly notificationProviders: NotificationProviders;
+  /** Outbound webhook requests, one agent per worker: it keeps connections to receivers alive. */
+  readonly webhookSender: WebhookSender;
+  /** The process's metrics when it has a registry (runtime.ts); absent in some tests. */
+  readonly metrics: Metrics | undefined;
 }
 
 export interface JobDefinition<P extends TSchema = TSchema> {

@@ -15,6 +15,7 @@ import type { Db } from '../db/database.ts';
 import { NOTIFICATION_CRONTAB } from '../notifications/due-soon-job.ts';
 import { createNotificationProviders } from '../notifications/providers.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { webhookSender as webhookSenderFor } from '../webhooks/http-client.ts';
 import type { JobDefinition } from './catalogue.ts';
 import { type Heartbeat, startHeartbeat } from './heartbeat.ts';
 import { registerQueueDepth } from './job-metrics.ts';
@@ -59,6 +60,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   const { pool, db, config, log } = options;
   const taskList: TaskList = {};
   const notificationProviders = createNotificationProviders(config, log);
+  const webhookSender = webhookSenderFor(config.webhooks);
   const jobs = options.jobs ?? JOBS;
   const observer = createRunObserver({
     db,
@@ -81,6 +83,8 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
           attempt: helpers.job.attempts,
           maxAttempts: helpers.job.max_attempts,
           notificationProviders,
+          webhookSender,
+          metrics: options.metrics,
         });
       });
   }
@@ -141,6 +145,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       await observer.settled();
       await heartbeat.stop();
       notificationProviders.close();
+      await webhookSender.close();
     },
   };
 }
@@ -152,7 +157,9 @@ function graphileLogger(log: FastifyBaseLogger | undefined): Logger {
     const fields = { ...scope, ...meta };
     if (level === 'error') log.error(fields, message);
     else if (level === 'warning') log.warn(fields, message);
-    else if (level === 'info') log.info(fields, message);
+    // "Completed task …" comes once per job with the whole job row: at info it
+    // would be the loudest line of a busy worker, and our jobs log what matters.
+    else if (level === 'info' && meta?.job === undefined) log.info(fields, message);
     else log.debug(fields, message);
   });
 }

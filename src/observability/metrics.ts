@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { createJobMetrics, type JobMetrics } from '../jobs/job-metrics.ts';
 
 /**
@@ -17,6 +17,10 @@ export interface Metrics {
   readonly loadShed: Counter<'priority'>;
   /** What the job worker observes, when one runs in this process (src/jobs/job-metrics.ts). */
   readonly jobs: JobMetrics;
+  /** Webhook delivery attempts by what came of them (succeeded, retry, failed). */
+  readonly webhookAttempts: Counter<'outcome'>;
+  /** How long webhook attempts took, connect to last byte read. */
+  readonly webhookAttemptDuration: Histogram;
 }
 
 export function createMetrics(): Metrics {
@@ -42,6 +46,18 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     jobs: createJobMetrics(registry),
+    webhookAttempts: new Counter({
+      name: 'webhook_delivery_attempts_total',
+      help: 'Webhook delivery attempts by outcome: succeeded, retry (scheduled again), failed (for good), gone (the delivery was deleted meanwhile)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookAttemptDuration: new Histogram({
+      name: 'webhook_attempt_duration_seconds',
+      help: 'Duration of webhook delivery attempts, connect to last byte read',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
   };
 }
 

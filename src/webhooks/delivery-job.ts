@@ -13,7 +13,6 @@ import { defineJob } from '../jobs/catalogue.ts';
 import { presentEvent } from '../modules/events/events.schemas.ts';
 import { claimCircuitProbe, findDeliveryTarget, setNextAttempt } from './deliveries.repository.ts';
 import { DELIVERY_JOB, type DeliveryJobPayload, scheduleDelivery } from './delivery-queue.ts';
-import { type WebhookSender, webhookSender } from './http-client.ts';
 import { recordAttempt } from './record-attempt.ts';
 import { jittered } from './retry-policy.ts';
 import { webhookHeaders } from './signing.ts';
@@ -36,18 +35,6 @@ export function signingSecrets(endpoint: WebhookEndpoint, now: Date): string[] {
       ? [endpoint.previous_secret]
       : [];
   return [endpoint.secret, ...previous];
-}
-
-// One sender (and its pool of keep-alive connections) per webhook configuration,
-// that is per worker: jobs share it rather than opening connections per attempt.
-const senders = new WeakMap<WebhookConfig, WebhookSender>();
-function senderFor(config: WebhookConfig): WebhookSender {
-  let sender = senders.get(config);
-  if (!sender) {
-    sender = webhookSender(config);
-    senders.set(config, sender);
-  }
-  return sender;
 }
 
 /**
@@ -87,7 +74,7 @@ const DeliveryPayload = Type.Object(
 export const deliverWebhook = defineJob({
   ...DELIVERY_JOB,
   payload: DeliveryPayload,
-  async run(payload, { db, config, log }) {
+  async run(payload, { db, config, log, webhookSender, metrics }) {
     const target = await findDeliveryTarget(db, payload.delivery_id);
     // Gone (its endpoint or team deleted) or already finished: nothing to do.
     if (target?.delivery.state !== 'pending') return;
@@ -102,13 +89,15 @@ export const deliverWebhook = defineJob({
       timestamp: Math.floor(startedAt.getTime() / 1000),
       body,
     });
-    const sent = await senderFor(config.webhooks).send(endpoint.url, headers, body);
-    await recordAttempt(db, config.webhooks, log, {
+    const sent = await webhookSender.send(endpoint.url, headers, body);
+    const outcome = await recordAttempt(db, config.webhooks, log, {
       deliveryId: delivery.id,
       endpointId: endpoint.id,
       manual: payload.manual,
       startedAt,
       sent,
     });
+    metrics?.webhookAttempts.inc({ outcome: outcome?.next ?? 'gone' });
+    metrics?.webhookAttemptDuration.observe(sent.durationMs / 1000);
   },
 });

@@ -10,6 +10,7 @@ import { eventually, WebhookReceiver } from '../../test/helpers/webhook-receiver
 import type { WebhookConfig } from '../config.ts';
 import { appendEvent } from '../events/event-log.ts';
 import { type JobWorker, startWorker } from '../jobs/worker.ts';
+import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { deliverWebhook } from './delivery-job.ts';
 import { scheduleDelivery } from './delivery-queue.ts';
 
@@ -20,9 +21,12 @@ describe('webhook deliveries', () => {
   let projectId: string;
   let receiver: WebhookReceiver;
   let worker: JobWorker | undefined;
+  let metrics: Metrics;
 
   const startDeliveries = async (webhooks: Partial<WebhookConfig> = {}, concurrency = 4) => {
+    metrics = createMetrics();
     worker = await startWorker({
+      metrics,
       pool: t.database.pool,
       db: t.database.db,
       config: {
@@ -123,6 +127,9 @@ describe('webhook deliveries', () => {
     const [attempt] = await attemptsOf(delivery!.id);
     assert.equal(attempt!.status, 200);
     assert.ok(attempt!.duration_ms >= 0);
+    const exposition = await metrics.registry.metrics();
+    assert.match(exposition, /^webhook_delivery_attempts_total\{outcome="succeeded"\} 1$/m);
+    assert.match(exposition, /^webhook_attempt_duration_seconds_count 1$/m);
   });
 
   test('when a worker dies after the receiver answered but before recording it, the delivery goes again under the same webhook-id', async () => {

@@ -70,7 +70,8 @@ export async function recordAttempt(
       endpoint_id: endpoint.id,
       event_id: delivery.event_id,
       event_type: delivery.event_type,
-      attempt: attempts,
+      // `attempt` on the job's logger counts runs of this job; this counts the delivery's.
+      delivery_attempt: attempts,
       status: result.kind === 'response' ? result.status : null,
       error: result.kind === 'error' ? result.error : undefined,
       duration_ms: record.sent.durationMs,
