@@ -131,11 +131,7 @@ describe('webhooks and notifications while workers are killed', () => {
     const killer = (async () => {
       const mostlyDone = async () =>
         (await sentSends()) >= EVENTS * 0.9 && (await succeededDeliveries()) >= 2 * EVENTS * 0.9;
-      while (
-        (creating || !(await mostlyDone())) &&
-        kills < MAX_KILLS &&
-        Date.now() < killUntil
-      ) {
+      while ((creating || !(await mostlyDone())) && kills < MAX_KILLS && Date.now() < killUntil) {
         await sleep(500 + Math.random() * 1_500);
         const working = await workingPids();
         const candidates = workers.filter((worker) => working.has(worker.child.pid!));

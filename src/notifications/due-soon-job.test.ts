@@ -1,34 +1,29 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
+import type { TestApp } from '../../test/helpers/app.ts';
 import { createTeamWithRoles } from '../../test/helpers/factories.ts';
 import {
+  type NotificationWorld,
   settled,
-  startSmtpServer,
-  startTestWorker,
+  startNotificationWorld,
   type TestSmtpServer,
 } from '../../test/helpers/notifications.ts';
 import { createPrivateProject, createProject } from '../../test/helpers/project-factories.ts';
 import { insertTask } from '../../test/helpers/rows.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
-import type { JobWorker } from '../jobs/worker.ts';
 import { NOTIFICATION_CRONTAB, notifyDueSoonJob, tomorrowUtc } from './due-soon-job.ts';
 
 describe('the due-soon reminder', () => {
   let smtp: TestSmtpServer;
   let t: TestApp;
-  let worker: JobWorker;
+
+  let world: NotificationWorld;
 
   before(async () => {
-    smtp = await startSmtpServer();
-    t = await startTestApp({ env: { SMTP_URL: smtp.url } });
-    worker = await startTestWorker(t);
+    world = await startNotificationWorld();
+    ({ smtp, t } = world);
   });
-  after(async () => {
-    await worker.stop();
-    await t.close();
-    await smtp.close();
-  });
+  after(() => world.close());
 
   test('tomorrow is the next calendar day in UTC, whatever the hour', () => {
     assert.equal(tomorrowUtc(new Date('2026-03-31T00:00:00.000Z')), '2026-04-01');

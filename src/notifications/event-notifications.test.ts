@@ -3,13 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
+import type { TestApp } from '../../test/helpers/app.ts';
 import { createComment } from '../../test/helpers/comment-factories.ts';
 import { createTeamWithRoles, type TestUser } from '../../test/helpers/factories.ts';
 import {
+  type NotificationWorld,
   queuedJobs,
   settled,
-  startSmtpServer,
+  startNotificationWorld,
   startTestWorker,
   type TestSmtpServer,
 } from '../../test/helpers/notifications.ts';
@@ -20,24 +21,19 @@ import {
 } from '../../test/helpers/project-factories.ts';
 import { createTask } from '../../test/helpers/task-factories.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
-import type { JobWorker } from '../jobs/worker.ts';
 import { notifyEventJob } from './event-job.ts';
 
 describe('notifications caused by events', () => {
   let smtp: TestSmtpServer;
   let t: TestApp;
-  let worker: JobWorker;
+
+  let world: NotificationWorld;
 
   before(async () => {
-    smtp = await startSmtpServer();
-    t = await startTestApp({ env: { SMTP_URL: smtp.url } });
-    worker = await startTestWorker(t);
+    world = await startNotificationWorld();
+    ({ smtp, t } = world);
   });
-  after(async () => {
-    await worker.stop();
-    await t.close();
-    await smtp.close();
-  });
+  after(() => world.close());
 
   const inboxOf = (user: TestUser) =>
     t.database.db
@@ -116,13 +112,13 @@ describe('notifications caused by events', () => {
     const project = await createProject(t.app, owner, team.id);
     const task = await createTask(t.app, member, project.id, { title: 'Later mine' });
     // With the worker stopped, what the two writes queued stays in sight.
-    await worker.stop();
+    await world.worker.stop();
     try {
       await createTask(t.app, member, project.id, { assignee_id: member.id });
       await patchTask(member, task.id, { assignee_id: member.id });
       assert.deepEqual(await queuedJobs(t.database.db, notifyEventJob.name), []);
     } finally {
-      worker = await startTestWorker(t);
+      world.worker = await startTestWorker(t);
     }
     await settled(t.database.db);
     assert.deepEqual(await inboxOf(member), []);

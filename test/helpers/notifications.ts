@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
 import type { Db } from '../../src/db/database.ts';
 import { type JobWorker, startWorker } from '../../src/jobs/worker.ts';
-import type { TestApp } from './app.ts';
+import { startTestApp, type TestApp } from './app.ts';
 
 export interface ReceivedMail {
   /** RCPT TO addresses. */
@@ -115,4 +115,29 @@ export async function queuedJobs(db: Db, name: string) {
     SELECT id::text, key, attempts FROM graphile_worker.jobs
     WHERE task_identifier = ${name} ORDER BY id`.execute(db);
   return rows;
+}
+
+/** A test app mailing to a real local SMTP server, with a job worker running. */
+export interface NotificationWorld {
+  readonly smtp: TestSmtpServer;
+  readonly t: TestApp;
+  /** Replaceable: a test may stop it and start another; close() stops the current one. */
+  worker: JobWorker;
+  close(): Promise<void>;
+}
+
+export async function startNotificationWorld(): Promise<NotificationWorld> {
+  const smtp = await startSmtpServer();
+  const t = await startTestApp({ env: { SMTP_URL: smtp.url } });
+  const world: NotificationWorld = {
+    smtp,
+    t,
+    worker: await startTestWorker(t),
+    async close() {
+      await world.worker.stop();
+      await t.close();
+      await smtp.close();
+    },
+  };
+  return world;
 }
