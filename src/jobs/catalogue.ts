@@ -5,6 +5,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Static, TSchema } from 'typebox';
+import { Compile, type Validator } from 'typebox/compile';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { NotificationProviders } from '../notifications/providers.ts';
@@ -60,4 +61,20 @@ export interface JobDefinition<P extends TSchema = TSchema> {
 /** Declares a job; the identity function that keeps the payload's type tied to `run`. */
 export function defineJob<P extends TSchema>(definition: JobDefinition<P>): JobDefinition<P> {
   return definition;
+}
+
+const validators = new WeakMap<TSchema, Validator>();
+
+/**
+ * The job's payload validator, compiled once per schema: checking each payload
+ * by interpreting the schema (Value.Check) was the largest per-job cost in the
+ * queue benchmark (bench/README.md "Job queue"), on enqueue and on run.
+ */
+export function payloadValidator(job: Pick<JobDefinition, 'payload'>): Validator {
+  let validator = validators.get(job.payload);
+  if (!validator) {
+    validator = Compile(job.payload);
+    validators.set(job.payload, validator);
+  }
+  return validator;
 }

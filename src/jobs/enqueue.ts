@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import type { Static, TSchema } from 'typebox';
-import { Value } from 'typebox/value';
 import type { Db, Trx } from '../db/database.ts';
-import { JOB_PRIORITY, type JobDefinition } from './catalogue.ts';
+import { JOB_PRIORITY, type JobDefinition, payloadValidator } from './catalogue.ts';
 
 export interface EnqueueOptions {
   /**
@@ -25,8 +24,9 @@ export async function enqueueJob<P extends TSchema>(
   payload: Static<P>,
   options: EnqueueOptions = {},
 ): Promise<string> {
-  if (!Value.Check(job.payload, payload)) {
-    const [first] = Value.Errors(job.payload, payload);
+  const validator = payloadValidator(job);
+  if (!validator.Check(payload)) {
+    const [first] = validator.Errors(payload);
     throw new RangeError(
       `job ${job.name}: invalid payload${first ? ` at ${first.instancePath || '/'}: ${first.message}` : ''}`,
     );

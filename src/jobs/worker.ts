@@ -9,14 +9,13 @@ import {
   type WorkerPool,
 } from 'graphile-worker';
 import type pg from 'pg';
-import { Value } from 'typebox/value';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { NOTIFICATION_CRONTAB } from '../notifications/due-soon-job.ts';
 import { createNotificationProviders } from '../notifications/providers.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { webhookSender as webhookSenderFor } from '../webhooks/http-client.ts';
-import type { JobDefinition } from './catalogue.ts';
+import { type JobDefinition, payloadValidator } from './catalogue.ts';
 import { type Heartbeat, startHeartbeat } from './heartbeat.ts';
 import { registerQueueDepth } from './job-metrics.ts';
 import { MAINTENANCE_CRONTAB } from './maintenance.ts';
@@ -69,16 +68,27 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
     random: options.random,
   });
   for (const job of jobs) {
+    const validator = payloadValidator(job);
     taskList[job.name] = (payload, helpers) =>
       observer.observe(job, helpers.job, async () => {
         // Payloads were checked when queued; this catches a job queued by hand or by older code.
-        if (!Value.Check(job.payload, payload)) {
+        if (!validator.Check(payload)) {
           throw new Error(`job ${job.name}: the payload does not match its schema`);
         }
+        let jobLog: FastifyBaseLogger | undefined;
         await job.run(payload, {
           db,
           config,
-          log: log.child({ job: job.name, job_id: helpers.job.id, attempt: helpers.job.attempts }),
+          // Made on first use: most runs log nothing, and a child logger per run
+          // was garbage the soak benchmark saw.
+          get log() {
+            jobLog ??= log.child({
+              job: job.name,
+              job_id: helpers.job.id,
+              attempt: helpers.job.attempts,
+            });
+            return jobLog;
+          },
           signal: helpers.abortSignal,
           attempt: helpers.job.attempts,
           maxAttempts: helpers.job.max_attempts,
