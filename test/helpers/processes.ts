@@ -12,7 +12,7 @@ export { freePort };
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 // Three nodes starting at once on a loaded two-core machine take ~20 s.
-const STARTUP_TIMEOUT_MS = 30_000;
+const STARTUP_TIMEOUT_MS = 60_000;
 const LOG_TIMEOUT_MS = 5_000;
 
 export interface Exit {
