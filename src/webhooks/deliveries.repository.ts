@@ -36,6 +36,38 @@ export async function findDeliveryTarget(
   return endpoint && event ? { delivery, endpoint, event } : undefined;
 }
 
+/**
+ * Records a successful attempt in one statement: the delivery succeeded (even
+ * if something ended it meanwhile: it was delivered), its attempt row, and the
+ * endpoint's health reset if a failure had been counted since the target was
+ * read. No transaction, no endpoint row lock in the common case: a healthy
+ * endpoint's deliveries do not queue behind each other.
+ */
+export async function recordSuccess(
+  db: Db,
+  attempt: Omit<WebhookAttempt, 'number' | 'error'> & { endpoint_id: string },
+): Promise<number | undefined> {
+  const { rows } = await sql<{ number: number }>`
+    WITH delivery AS (
+      UPDATE webhook_deliveries
+      SET state = 'succeeded', attempts = attempts + 1, last_status = ${attempt.status},
+        last_error = NULL, next_attempt_at = NULL, completed_at = now()
+      WHERE id = ${attempt.delivery_id}
+      RETURNING id, attempts
+    ), healthy AS (
+      UPDATE webhook_endpoints SET consecutive_failures = 0, circuit_open_until = NULL
+      WHERE id = ${attempt.endpoint_id}
+        AND (consecutive_failures > 0 OR circuit_open_until IS NOT NULL)
+    )
+    INSERT INTO webhook_attempts
+      (delivery_id, number, started_at, duration_ms, status, response_snippet)
+    SELECT id, attempts, ${attempt.started_at}, ${attempt.duration_ms}, ${attempt.status},
+      ${attempt.response_snippet}
+    FROM delivery
+    RETURNING number`.execute(db);
+  return rows[0]?.number;
+}
+
 export function lockDelivery(trx: Trx, deliveryId: string): Promise<WebhookDelivery | undefined> {
   return trx
     .selectFrom('webhook_deliveries')

@@ -93,6 +93,10 @@ export const deliverWebhook = defineJob({
     const outcome = await recordAttempt(db, config.webhooks, log, {
       deliveryId: delivery.id,
       endpointId: endpoint.id,
+      endpointWasHealthy:
+        endpoint.consecutive_failures === 0 && endpoint.circuit_open_until === null,
+      eventId: event.id,
+      eventType: event.type,
       manual: payload.manual,
       startedAt,
       sent,

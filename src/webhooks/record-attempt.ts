@@ -15,6 +15,7 @@ import {
   failPendingDeliveries,
   insertAttempt,
   lockDelivery,
+  recordSuccess,
   updateDelivery,
   updateEndpointHealth,
 } from './deliveries.repository.ts';
@@ -25,6 +26,10 @@ import { type AttemptOutcome, circuitOpenForMs, isSuccess, outcomeOf } from './r
 export interface AttemptRecord {
   readonly deliveryId: string;
   readonly endpointId: string;
+  /** The endpoint had no failure counted when the attempt began (the fast path's condition). */
+  readonly endpointWasHealthy: boolean;
+  readonly eventId: string;
+  readonly eventType: string;
   readonly manual: boolean;
   readonly startedAt: Date;
   readonly sent: SentAttempt;
@@ -36,6 +41,25 @@ export async function recordAttempt(
   log: FastifyBaseLogger,
   record: AttemptRecord,
 ): Promise<AttemptOutcome | undefined> {
+  const { result } = record.sent;
+  // The common case in one statement; failures, and successes that close a
+  // circuit, take the transaction below.
+  if (isSuccess(result) && record.endpointWasHealthy && result.kind === 'response') {
+    const number = await recordSuccess(db, {
+      delivery_id: record.deliveryId,
+      endpoint_id: record.endpointId,
+      started_at: record.startedAt,
+      duration_ms: record.sent.durationMs,
+      status: result.status,
+      response_snippet: record.sent.snippet,
+    });
+    if (number === undefined) return undefined; // deleted while the request was out
+    log.info(
+      { ...logFields(record, number), status: result.status, outcome: 'succeeded' },
+      'webhook delivered',
+    );
+    return { next: 'succeeded' };
+  }
   return db.transaction().execute(async (trx) => {
     // Endpoint before delivery: the order an owner's PATCH takes them in, so the
     // two never wait on each other.
@@ -43,7 +67,6 @@ export async function recordAttempt(
     const delivery = await lockDelivery(trx, record.deliveryId);
     if (!endpoint || !delivery) return undefined; // deleted while the request was out
     const attempts = delivery.attempts + 1;
-    const { result } = record.sent;
     await insertAttempt(trx, {
       delivery_id: delivery.id,
       number: attempts,
@@ -65,16 +88,9 @@ export async function recordAttempt(
     if (applies) await applyOutcome(trx, delivery, attempts, outcome, record);
     await updateHealth(trx, endpoint, config, outcome, delivery.id);
     const fields = {
-      delivery_id: delivery.id,
-      webhook_id: delivery.id,
-      endpoint_id: endpoint.id,
-      event_id: delivery.event_id,
-      event_type: delivery.event_type,
-      // `attempt` on the job's logger counts runs of this job; this counts the delivery's.
-      delivery_attempt: attempts,
+      ...logFields(record, attempts),
       status: result.kind === 'response' ? result.status : null,
       error: result.kind === 'error' ? result.error : undefined,
-      duration_ms: record.sent.durationMs,
       outcome: outcome.next,
       retry_in_ms: outcome.next === 'retry' ? outcome.delayMs : undefined,
     };
@@ -82,6 +98,20 @@ export async function recordAttempt(
     else log.warn(fields, 'webhook delivery attempt failed');
     return outcome;
   });
+}
+
+/** The ids every attempt's log line carries, so one delivery's history greps out. */
+function logFields(record: AttemptRecord, attempt: number) {
+  return {
+    delivery_id: record.deliveryId,
+    webhook_id: record.deliveryId,
+    endpoint_id: record.endpointId,
+    event_id: record.eventId,
+    event_type: record.eventType,
+    // `attempt` on the job's logger counts runs of this job; this counts the delivery's.
+    delivery_attempt: attempt,
+    duration_ms: record.sent.durationMs,
+  };
 }
 
 async function applyOutcome(
