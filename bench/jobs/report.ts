@@ -4,7 +4,7 @@
 // enqueue-only rates, enqueue → start latency, and anything left in a queue.
 import type { Latency } from '../lib/completions.ts';
 import type { QueueCounts } from '../lib/queue.ts';
-import { median, table } from '../lib/report.ts';
+import { median, reportHeader, table } from '../lib/report.ts';
 
 /** Issue 5: Tasklane's jobs/s at least this share of the bare ceiling's. */
 export const GOAL = 0.8;
@@ -197,16 +197,11 @@ export function renderReport(run: ThroughputRun): string {
     m.load.toFixed(2),
   ]);
   return [
-    '# Job queue throughput: Tasklane against bare graphile-worker',
-    '',
-    ...table(['run', 'details'], run.details as [string, string][]),
-    '',
-    'Memory (`free -h`):',
-    '',
-    '```',
-    run.freeMemory.trimEnd(),
-    '```',
-    '',
+    ...reportHeader(
+      'Job queue throughput: Tasklane against bare graphile-worker',
+      run.details,
+      run.freeMemory,
+    ),
     '## Results (medians over rounds)',
     '',
     ...sections,

@@ -4,7 +4,7 @@
 // first; RSS also holds code, buffers and free heap pages V8 has not returned),
 // and every sample as a table and as CSV.
 import type { MemorySample } from '../lib/completions.ts';
-import { table } from '../lib/report.ts';
+import { reportHeader, table } from '../lib/report.ts';
 
 export interface SoakAnalysis {
   /** The sample that ends warm-up; undefined if the run never got that far. */
@@ -117,16 +117,11 @@ export function renderSoakReport(run: SoakRun): string {
     s === a.warmup ? 'end of warm-up' : s === a.peak ? 'peak RSS after warm-up' : '',
   ]);
   return [
-    `# Job queue soak: ${run.title} memory over many jobs`,
-    '',
-    ...table(['run', 'details'], run.details as [string, string][]),
-    '',
-    'Memory (`free -h`):',
-    '',
-    '```',
-    run.freeMemory.trimEnd(),
-    '```',
-    '',
+    ...reportHeader(
+      `Job queue soak: ${run.title} memory over many jobs`,
+      run.details,
+      run.freeMemory,
+    ),
     `## Verdict (issue 5): RSS after warm-up (the first ${run.warmupPercent} % of jobs) within ${run.limitPercent} % of its level then`,
     '',
     ...table(

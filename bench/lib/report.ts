@@ -172,6 +172,26 @@ function resultRows(info: RunInfo, summaries: readonly ScenarioSummary[]): strin
   });
 }
 
+/** The top of every bench report: its title, the run's details, and `free -h`. */
+export function reportHeader(
+  title: string,
+  details: readonly (readonly [string, string])[],
+  freeMemory: string,
+): string[] {
+  return [
+    `# ${title}`,
+    '',
+    ...table(['run', 'details'], details as [string, string][]),
+    '',
+    'Memory (`free -h`):',
+    '',
+    '```',
+    freeMemory.trimEnd(),
+    '```',
+    '',
+  ];
+}
+
 export function renderReport(info: RunInfo): string {
   const summaries = info.scenarios.map((scenario) => summarize(scenario, info.samples));
   const lines = [`# Tasklane benchmark, ${info.startedAt.toISOString()}`, ''];

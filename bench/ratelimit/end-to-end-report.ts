@@ -2,7 +2,7 @@
 // ratios to the pk ceiling and to the limiter-off process taken within each round
 // (then their median), and issue 4's goal with a verdict per limiter.
 import type { Sample } from '../lib/measure.ts';
-import { failed, ratio, summarize, table } from '../lib/report.ts';
+import { failed, ratio, reportHeader, summarize, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenarios.ts';
 
 /** Issue 4: the limiter costs less than this share of end-to-end throughput. */
@@ -72,16 +72,11 @@ export function renderReport(run: EndToEndRun): string {
   });
   const right = 'right' as const;
   return [
-    '# Rate limiter end to end: GET /v1/tasks/{id} without and with the limiter',
-    '',
-    ...table(['run', 'details'], run.machine as [string, string][]),
-    '',
-    'Memory (`free -h`):',
-    '',
-    '```',
-    run.freeMemory.trimEnd(),
-    '```',
-    '',
+    ...reportHeader(
+      'Rate limiter end to end: GET /v1/tasks/{id} without and with the limiter',
+      run.machine,
+      run.freeMemory,
+    ),
     '## Results (medians over rounds; ratios within each round, then their median)',
     '',
     ...table(

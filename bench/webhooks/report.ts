@@ -4,7 +4,7 @@
 // delivery, and what the receiver and the delivery table saw.
 import type { Latency } from '../lib/completions.ts';
 import type { QueueCounts } from '../lib/queue.ts';
-import { median, table } from '../lib/report.ts';
+import { median, reportHeader, table } from '../lib/report.ts';
 import type { DeliveryCheck } from './fixtures.ts';
 import type { ReceiverReport } from './receiver-protocol.ts';
 
@@ -242,16 +242,11 @@ export function renderReport(run: WebhookRun): string {
     m.load.toFixed(2),
   ]);
   return [
-    '# Webhook deliveries per second: Tasklane against bare graphile-worker',
-    '',
-    ...table(['run', 'details'], run.details as [string, string][]),
-    '',
-    'Memory (`free -h`):',
-    '',
-    '```',
-    run.freeMemory.trimEnd(),
-    '```',
-    '',
+    ...reportHeader(
+      'Webhook deliveries per second: Tasklane against bare graphile-worker',
+      run.details,
+      run.freeMemory,
+    ),
     '## Results (medians over rounds)',
     '',
     'Ceiling A has no receiver: its latency column is enqueue → handler start.',
