@@ -31,6 +31,7 @@ import { teamRoutes } from './modules/teams/teams.routes.ts';
 import { deliveryRoutes } from './modules/webhooks/deliveries.routes.ts';
 import { webhookRoutes } from './modules/webhooks/webhooks.routes.ts';
 import { registerHealth } from './observability/health.ts';
+import { registerHttpMetrics } from './observability/http-metrics.ts';
 import { loggerOptions } from './observability/logger.ts';
 import { createMetrics, type Metrics, registerMetricsRoute } from './observability/metrics.ts';
 import { shedPriority } from './ratelimit/policies.ts';
@@ -117,11 +118,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerDrain(app);
   const metrics = options.metrics ?? createMetrics();
   // Before the limiter: an overloaded node refuses before it spends a decision.
-  registerLoadShedding(app, {
+  const shedder = registerLoadShedding(app, {
     ...config.loadShedding,
     priorityOf: shedPriority,
     onShed: (priority) => metrics.loadShed.inc({ priority }),
   });
+  metrics.http.inFlight = () => shedder.inFlight;
+  registerHttpMetrics(app, metrics.http);
   registerErrorHandling(app);
   registerNulGuard(app);
   registerStrictQuery(app);

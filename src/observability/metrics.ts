@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createJobMetrics, type JobMetrics } from '../jobs/job-metrics.ts';
+import { createHttpMetrics, type HttpMetrics } from './http-metrics.ts';
 
 /**
  * The application's metrics. One registry per app rather than prom-client's
@@ -17,6 +18,8 @@ export interface Metrics {
   readonly loadShed: Counter<'priority'>;
   /** What the job worker observes, when one runs in this process (src/jobs/job-metrics.ts). */
   readonly jobs: JobMetrics;
+  /** Latency, traffic and in-flight requests per route template (http-metrics.ts). */
+  readonly http: HttpMetrics;
   /** Webhook delivery attempts by what came of them (succeeded, retry, failed). */
   readonly webhookAttempts: Counter<'outcome'>;
   /** How long webhook attempts took, connect to last byte read. */
@@ -46,6 +49,7 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     jobs: createJobMetrics(registry),
+    http: createHttpMetrics(registry),
     webhookAttempts: new Counter({
       name: 'webhook_delivery_attempts_total',
       help: 'Webhook delivery attempts by outcome: succeeded, retry (scheduled again), failed (for good), gone (the delivery was deleted meanwhile)',
