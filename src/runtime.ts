@@ -7,6 +7,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { type Migration, migrate, readMigrations } from './db/migrator.ts';
 import { migrateJobQueue } from './jobs/worker.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { registerPoolMetrics } from './observability/process-metrics.ts';
 import { deriveKeys, loadSigningSecret } from './secrets.ts';
 
 export interface Runtime {
@@ -31,10 +32,12 @@ export async function openRuntime(config: Config, log: Log): Promise<Runtime> {
     url = embedded.url;
   }
   const database = openDatabase(url, config.databasePoolSize);
+  const metrics = createMetrics();
+  registerPoolMetrics(metrics.registry, database.pool);
   return {
     database,
     migrations: await readMigrations(),
-    metrics: createMetrics(),
+    metrics,
     async close() {
       await database.close();
       await embedded?.stop();

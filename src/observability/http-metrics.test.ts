@@ -3,6 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { createTeam, createUser } from '../../test/helpers/factories.ts';
 import { uuidv7 } from '../lib/ids.ts';
+import { createMetrics } from './metrics.ts';
+import { registerPoolMetrics } from './process-metrics.ts';
 
 /** `name{labels} value` lines of one metric, parsed. */
 function series(
@@ -13,7 +15,7 @@ function series(
     .split('\n')
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
     .map((line) => {
-      const match = /^[a-z_]+(?:\{(.*)\})? (\S+)$/.exec(line);
+      const match = /^[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(.*)\})? (\S+)$/.exec(line);
       assert.ok(match, `a well-formed sample line: ${line}`);
       const labels: Record<string, string> = {};
       for (const pair of (match[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
@@ -74,6 +76,32 @@ describe('HTTP golden-signal metrics', () => {
     );
     assert.equal(buckets.at(-1)!.value, 1);
     assert.match(text, /^http_requests_in_flight \d+$/m);
+    // Every line of the exposition is a comment (# HELP / # TYPE) or a sample.
+    for (const line of text.split('\n').filter(Boolean)) {
+      assert.match(line, /^(# (HELP|TYPE) \S+ .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+)$/, line);
+    }
+  });
+
+  test('the process’s saturation signals are there: event-loop delay and utilisation, heap, and the pg pool', async () => {
+    const metrics = createMetrics();
+    registerPoolMetrics(metrics.registry, t.database.pool);
+    const text = await metrics.registry.metrics();
+    for (const name of [
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_eventloop_utilization_ratio',
+      'nodejs_heap_size_used_bytes',
+      'process_cpu_seconds_total',
+    ]) {
+      assert.equal(series(text, name).length, 1, name);
+    }
+    const utilisation = series(text, 'nodejs_eventloop_utilization_ratio')[0]!.value;
+    assert.ok(utilisation >= 0 && utilisation <= 1);
+    const pool = Object.fromEntries(
+      series(text, 'pg_pool_connections').map((sample) => [sample.labels.state, sample.value]),
+    );
+    assert.deepEqual(Object.keys(pool).sort(), ['idle', 'total', 'waiting']);
+    assert.equal(pool.total, t.database.pool.totalCount);
+    assert.ok(pool.total! >= 1, 'the test app has used its pool');
   });
 
   test('thousands of distinct URLs, known routes or not, add no series', async () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createJobMetrics, type JobMetrics } from '../jobs/job-metrics.ts';
 import { createHttpMetrics, type HttpMetrics } from './http-metrics.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
 
 /**
  * The application's metrics. One registry per app rather than prom-client's
@@ -28,6 +29,7 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
+  registerProcessMetrics(registry);
   return {
     registry,
     rateLimitDecisions: new Counter({
