@@ -20,7 +20,7 @@ import { WebhookReceiver } from './helpers/webhook-receiver.ts';
 const EVENTS = 1_000;
 const ASSIGNEES = 4;
 const WORKERS = 2;
-const MAX_KILLS = 10;
+const MAX_KILLS = 6;
 // Short, so the jobs a killed worker held come back within the test's patience.
 const LOCK_TIMEOUT_SECONDS = '2';
 
