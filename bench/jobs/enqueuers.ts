@@ -111,3 +111,39 @@ export async function enqueueMany(enqueue: Enqueue, load: EnqueueLoad): Promise<
   await Promise.all(Array.from({ length: load.enqueuers }, loop));
   return { startedAt, endedAt: wallClock() };
 }
+
+export interface EnqueuePhase {
+  /** When the round's clock starts: the first BEGIN, or (drain) the thaw. */
+  readonly startedAt: number;
+  readonly enqueued: EnqueueRun;
+  /** This process's CPU over the phase: it does nothing but enqueue meanwhile. */
+  readonly cpu: NodeJS.CpuUsage;
+}
+
+/**
+ * The enqueue half of a round, as every queue bench runs it: `drain` queues with
+ * the worker frozen and starts the clock at the thaw; the other modes queue with
+ * the worker running (`rate` paces them) and start it at the first BEGIN.
+ */
+export async function enqueuePhase(
+  enqueue: Enqueue,
+  worker: { freeze(): void; thaw(): void },
+  load: EnqueueLoad & { drain: boolean },
+): Promise<EnqueuePhase> {
+  const cpuBefore = process.cpuUsage();
+  if (load.drain) {
+    worker.freeze();
+    let enqueued: EnqueueRun;
+    try {
+      enqueued = await enqueueMany(enqueue, { ...load, rate: undefined });
+    } catch (error) {
+      worker.thaw();
+      throw error;
+    }
+    const startedAt = wallClock(); // before thaw(): its first job may end within the call
+    worker.thaw();
+    return { startedAt, enqueued, cpu: process.cpuUsage(cpuBefore) };
+  }
+  const enqueued = await enqueueMany(enqueue, load);
+  return { startedAt: enqueued.startedAt, enqueued, cpu: process.cpuUsage(cpuBefore) };
+}

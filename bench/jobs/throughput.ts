@@ -13,12 +13,17 @@ import path from 'node:path';
 import pg from 'pg';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { exitOnHelp, parseCommandLine, runCommand, UsageError, wholeNumber } from '../lib/cli.ts';
-import { wallClock } from '../lib/completions.ts';
 import { onInterrupt, say } from '../lib/database.ts';
 import { createQueueDatabase, openBenchServer, type QueueDatabase } from '../lib/queue.ts';
 import { describeMachine } from '../lib/setup.ts';
 import { startWorkerChild, type WorkerChild } from '../lib/worker-child.ts';
-import { BENCH_JOB, bareEnqueue, type Enqueue, enqueueMany, tasklaneEnqueue } from './enqueuers.ts';
+import {
+  BENCH_JOB,
+  bareEnqueue,
+  type Enqueue,
+  enqueuePhase,
+  tasklaneEnqueue,
+} from './enqueuers.ts';
 import { WORKER_SCRIPTS } from './jobs.ts';
 import {
   type Measurement,
@@ -175,24 +180,11 @@ async function measure(
   await variant.queue.empty();
   const { done } = await variant.child.expect(jobs);
   const load = { count: jobs, enqueuers: options.enqueuers };
-  let startedAt: number;
-  let enqueued: { startedAt: number; endedAt: number };
-  // This process does nothing but enqueue meanwhile: its CPU is the enqueuers'.
-  const cpuBefore = process.cpuUsage();
-  if (mode === 'drain') {
-    variant.child.freeze();
-    try {
-      enqueued = await enqueueMany(variant.enqueue, load);
-    } finally {
-      startedAt = wallClock();
-      variant.child.thaw();
-    }
-  } else {
-    const rate = mode === 'paced' ? options.pacedRate : undefined;
-    enqueued = await enqueueMany(variant.enqueue, { ...load, rate });
-    startedAt = enqueued.startedAt;
-  }
-  const cpu = process.cpuUsage(cpuBefore);
+  const { startedAt, enqueued, cpu } = await enqueuePhase(variant.enqueue, variant.child, {
+    ...load,
+    drain: mode === 'drain',
+    rate: mode === 'paced' ? options.pacedRate : undefined,
+  });
   // Generous: a stuck round is an error, not a result (a no-op job takes well under 1 ms).
   const timing = await within(done, 30_000 + jobs * 10, `${variant.name} ${mode} round ${round}`);
   const left = await variant.queue.drained();

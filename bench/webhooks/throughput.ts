@@ -11,9 +11,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { enqueueMany } from '../jobs/enqueuers.ts';
+import { enqueuePhase } from '../jobs/enqueuers.ts';
 import { exitOnHelp, parseCommandLine, runCommand, UsageError, wholeNumber } from '../lib/cli.ts';
-import { wallClock } from '../lib/completions.ts';
 import { onInterrupt, say } from '../lib/database.ts';
 import { summarise } from '../lib/profile-summary.ts';
 import { openBenchServer, type QueueCounts } from '../lib/queue.ts';
@@ -166,24 +165,11 @@ async function measure(
   const { done } = await variant.child.expect(deliveries);
   const arrived = variant.path ? (await receiver.expect(variant.path, deliveries)).done : undefined;
   const load = { count: deliveries, enqueuers: options.enqueuers };
-  let startedAt: number;
-  let enqueued: { startedAt: number; endedAt: number };
-  // This process does nothing but enqueue meanwhile: its CPU is the enqueuers'.
-  const cpuBefore = process.cpuUsage();
-  if (mode === 'drain') {
-    variant.child.freeze();
-    try {
-      enqueued = await enqueueMany(variant.enqueue, load);
-    } finally {
-      startedAt = wallClock();
-      variant.child.thaw();
-    }
-  } else {
-    const rate = mode === 'paced' ? options.pacedRate : undefined;
-    enqueued = await enqueueMany(variant.enqueue, { ...load, rate });
-    startedAt = enqueued.startedAt;
-  }
-  const cpu = process.cpuUsage(cpuBefore);
+  const { startedAt, enqueued, cpu } = await enqueuePhase(variant.enqueue, variant.child, {
+    ...load,
+    drain: mode === 'drain',
+    rate: mode === 'paced' ? options.pacedRate : undefined,
+  });
   // Generous: a stuck round is an error, not a result. A failed attempt is
   // retried after 5 s (the schedule's first step), so it shows as a slow round.
   const [timing, receipt] = await within(
