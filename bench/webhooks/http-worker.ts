@@ -10,11 +10,10 @@
 // Environment: DATABASE_URL, DATABASE_POOL_SIZE, JOB_CONCURRENCY as the bare
 // worker; BENCH_RECEIVER_URL (where to post) and BENCH_WEBHOOK_BODY (a body as
 // Tasklane would send it, made by the parent with deliveryBody()).
-import { Logger, run } from 'graphile-worker';
-import pg from 'pg';
 import { Agent, request } from 'undici';
-import { childSetup, stopOnSigterm } from '../jobs/child-setup.ts';
-import { BENCH_JOB_NAME, type BenchPayload } from '../jobs/jobs.ts';
+import { runBareWorker } from '../jobs/bare-runner.ts';
+import { childSetup } from '../jobs/child-setup.ts';
+import type { BenchPayload } from '../jobs/jobs.ts';
 import { ENQUEUED_AT_HEADER } from './receiver-protocol.ts';
 
 const url = process.env.BENCH_RECEIVER_URL;
@@ -33,43 +32,28 @@ const agent = new Agent({
   bodyTimeout: 10_000,
   keepAliveTimeout: 10_000,
 });
-const pool = new pg.Pool({
-  connectionString: process.env.DATABASE_URL,
-  max: Number(process.env.DATABASE_POOL_SIZE ?? 10),
-});
-const runner = await run({
-  pgPool: pool,
-  concurrency: Number(process.env.JOB_CONCURRENCY ?? 4),
-  noHandleSignals: true,
-  crontab: '',
-  logger: new Logger(() => () => {}),
-  taskList: {
-    [BENCH_JOB_NAME]: async (payload) => {
-      const { id, at } = payload as BenchPayload;
-      tally.started(at);
-      const response = await request(url, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: {
-          'webhook-id': id,
-          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
-          'webhook-signature': SIGNATURE,
-          'content-type': 'application/json',
-          'user-agent': 'Tasklane-Webhooks/1',
-          [ENQUEUED_AT_HEADER]: String(at),
-        },
-        body,
-      });
-      await response.body.dump();
-      // A failed POST must fail the job, as a failed delivery would be retried.
-      if (response.statusCode >= 300) throw new Error(`receiver answered ${response.statusCode}`);
-      tally.finished();
-    },
+await runBareWorker(
+  () => async (payload) => {
+    const { id, at } = payload as BenchPayload;
+    tally.started(at);
+    const response = await request(url, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': SIGNATURE,
+        'content-type': 'application/json',
+        'user-agent': 'Tasklane-Webhooks/1',
+        [ENQUEUED_AT_HEADER]: String(at),
+      },
+      body,
+    });
+    await response.body.dump();
+    // A failed POST must fail the job, as a failed delivery would be retried.
+    if (response.statusCode >= 300) throw new Error(`receiver answered ${response.statusCode}`);
+    tally.finished();
   },
-});
-stopOnSigterm(async () => {
-  await runner.stop();
-  await agent.close();
-  await pool.end();
-});
+  () => agent.close(),
+);
 tally.ready();
