@@ -65,10 +65,10 @@ export async function retryDelivery(
   webhookId: string,
   deliveryId: string,
 ): Promise<WebhookDelivery> {
-  await authorizeEndpoint(db, userId, webhookId);
   return db.transaction().execute(async (trx) => {
     const endpoint = await lockEndpoint(trx, webhookId);
     if (!endpoint) throw new AppError('not_found', 'webhook not found');
+    await authorizeTeam(trx, userId, endpoint.team_id, 'webhook.manage');
     if (endpoint.disabled_at !== null) {
       throw new AppError('conflict', 'the webhook is disabled: enable it first (PATCH status)');
     }

@@ -70,12 +70,12 @@ export async function createWebhook(
   teamId: string,
   input: WebhookInput,
 ): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+  // Before the URL check: its DNS lookup is not for callers who may not create one.
   await authorizeTeam(db, userId, teamId, 'webhook.manage');
   const eventTypes = checkEventPatterns(input.events);
   const url = await checkTargetUrl(input.url, settings.allowPrivateTargets);
   const secret = generateWebhookSecret();
   const endpoint = await db.transaction().execute(async (trx) => {
-    await authorizeTeam(trx, userId, teamId, 'webhook.manage');
     const now = new Date();
     const created = await insertEndpoint(trx, {
       id: uuidv7(),
