@@ -19,6 +19,7 @@ import { registerRequestContext, requestIdFor } from './http/request-context.ts'
 import { registerStrictQuery } from './http/strict-query.ts';
 import { accountRoutes } from './modules/accounts/accounts.routes.ts';
 import { UserSchema } from './modules/accounts/accounts.schemas.ts';
+import { adminOpsRoutes } from './modules/admin/ops.routes.ts';
 import { commentRoutes } from './modules/comments/comments.routes.ts';
 import { eventRoutes } from './modules/events/events.routes.ts';
 import { notificationRoutes } from './modules/notifications/notifications.routes.ts';
@@ -30,10 +31,12 @@ import { memberRoutes } from './modules/teams/members.routes.ts';
 import { teamRoutes } from './modules/teams/teams.routes.ts';
 import { deliveryRoutes } from './modules/webhooks/deliveries.routes.ts';
 import { webhookRoutes } from './modules/webhooks/webhooks.routes.ts';
-import { registerHealth } from './observability/health.ts';
+import { ErrorRanking } from './observability/error-ranking.ts';
+import { registerHealth, ServingState } from './observability/health.ts';
 import { registerHttpMetrics } from './observability/http-metrics.ts';
 import { loggerOptions } from './observability/logger.ts';
 import { createMetrics, type Metrics, registerMetricsRoute } from './observability/metrics.ts';
+import { installContext } from './observability/tracing.ts';
 import { shedPriority } from './ratelimit/policies.ts';
 import { setUpRateLimiting } from './ratelimit/setup.ts';
 import type { Keys } from './secrets.ts';
@@ -53,6 +56,8 @@ export interface AppOptions {
    * process (runtime.ts), so /metrics carries the job series; a fresh set when absent.
    */
   readonly metrics?: Metrics;
+  /** Turned to draining by main.ts on SIGTERM, which /readyz reports; never, when absent. */
+  readonly serving?: ServingState;
 }
 
 type ValidatorFactory = NonNullable<
@@ -114,7 +119,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Shared by the task and task-list routes (two plugins), so registered once here.
   app.addSchema(TaskSchema);
 
-  registerRequestContext(app);
+  installContext();
+  registerRequestContext(app, { slowRequestMs: config.observability.slowRequestMs });
   registerDrain(app);
   const metrics = options.metrics ?? createMetrics();
   // Before the limiter: an overloaded node refuses before it spends a decision.
@@ -124,25 +130,38 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onShed: (priority) => metrics.loadShed.inc({ priority }),
   });
   metrics.http.inFlight = () => shedder.inFlight;
-  registerHttpMetrics(app, metrics.http);
+  // This app's own, unlike the metrics a worker may share; kept only for the admin API that reads it.
+  const errorRanking =
+    config.adminToken === undefined || !config.metricsEnabled ? undefined : new ErrorRanking();
+  // METRICS_ENABLED=false: no per-request series and no /metrics (the overhead benchmark's baseline).
+  if (config.metricsEnabled) registerHttpMetrics(app, metrics.http, errorRanking);
   registerErrorHandling(app);
   registerNulGuard(app);
   registerStrictQuery(app);
   await registerOpenApi(app, API_VERSION);
-  registerHealth(app, db, options.migrations);
   registerProblemPages(app);
-  registerMetricsRoute(app, metrics);
+  // With METRICS_PORT, /metrics is served there (main.ts) and is a 404 here.
+  if (config.metricsEnabled && config.metricsPort === undefined) {
+    registerMetricsRoute(app, metrics, { token: config.metricsToken });
+  }
 
   const deps = createDeps(config, db, options.keys);
   // Before the routes, so their hooks wrap every one of them; limits before the
   // idempotency claim, so a refused request stores nothing.
-  await setUpRateLimiting(app, {
+  const rateLimiting = await setUpRateLimiting(app, {
     config: config.rateLimit,
     redisUrl: config.redisUrl,
     db,
     accessTokens: deps.sessions.accessTokens,
     metrics,
     log: app.log,
+  });
+  registerHealth(app, {
+    db,
+    migrations: options.migrations,
+    pingRedis: rateLimiting.pingRedis,
+    timeoutMs: config.readinessTimeoutMs,
+    serving: options.serving ?? new ServingState(),
   });
   registerIdempotency(app, deps);
   await app.register(accountRoutes(deps));
@@ -156,5 +175,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(notificationRoutes(deps));
   await app.register(webhookRoutes(deps));
   await app.register(deliveryRoutes(deps));
+  // Without ADMIN_TOKEN the admin routes do not exist: a 404 like any unknown URL.
+  if (config.adminToken !== undefined && errorRanking !== undefined) {
+    await app.register(adminOpsRoutes({ adminToken: config.adminToken, errorRanking }));
+  }
   return app;
 }

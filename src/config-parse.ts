@@ -100,3 +100,21 @@ export function url(env: Env, name: string, protocols: readonly string[]): strin
   }
   return raw;
 }
+
+/**
+ * A secret sent as `Authorization: Bearer <it>`: at least `minLength`
+ * characters of RFC 6750's b64token. The value never goes into a message.
+ */
+export function bearerSecret(env: Env, name: string, minLength: number): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  if (raw.length < minLength) {
+    throw new ConfigError(
+      `${name} must be at least ${minLength} characters long (generate one: openssl rand -hex 32)`,
+    );
+  }
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(raw)) {
+    throw new ConfigError(`${name} may hold only letters, digits and - . _ ~ + / (then = padding)`);
+  }
+  return raw;
+}

@@ -51,6 +51,12 @@ export const settings: readonly Setting[] = [
       'Secret from which the access-token, refresh-token and cursor keys are derived, ≥ 32 bytes; required in production',
     default: 'generated into `$DATA_DIR/secrets.json`',
   },
+  {
+    name: 'ADMIN_TOKEN',
+    description:
+      'Opens the operator API (`/v1/admin/*`) to `Authorization: Bearer <token>`; a secret of at least 32 characters (`openssl rand -hex 32`). Unset, those routes do not exist (404)',
+    default: 'unset (no admin API)',
+  },
   { name: 'ACCESS_TOKEN_TTL_SECONDS', description: 'Access token lifetime', default: '600' },
   {
     name: 'REFRESH_IDLE_TTL_SECONDS',
@@ -74,6 +80,18 @@ export const settings: readonly Setting[] = [
     default: '10000',
   },
   {
+    name: 'SHUTDOWN_DRAIN_DELAY_MS',
+    description:
+      'After SIGTERM, how long `/readyz` answers 503 (`draining`) while every other route serves on, so load balancers stop sending before the listener closes; a second signal skips the rest. Runs before `SHUTDOWN_TIMEOUT_MS`',
+    default: '5000 (production), 0 (development, test)',
+  },
+  {
+    name: 'READINESS_TIMEOUT_MS',
+    description:
+      'Longest each `/readyz` check (database, migrations, job queue, Redis) may take before it counts as `timeout`; keep it under the load balancer’s probe timeout',
+    default: '500',
+  },
+  {
     name: 'TRUST_PROXY',
     description:
       'Which proxies to believe about the client address (`X-Forwarded-For`), which keys the per-IP rate limits: `false`; their addresses or CIDR ranges, comma-separated (`loopback`, `linklocal`, `uniquelocal` name the private ranges); or `true`, every hop, which a client can forge: only behind a proxy that overwrites the header',
@@ -95,8 +113,32 @@ export const settings: readonly Setting[] = [
   {
     name: 'WORKER_METRICS_PORT',
     description:
-      '`tasklane worker` serves `GET /metrics` on this port (on `HOST`); `serve` has its own `/metrics`',
+      '`tasklane worker` serves `GET /metrics` on this port (on `METRICS_HOST`); `serve` has its own `/metrics`',
     default: 'unset (none)',
+  },
+  {
+    name: 'METRICS_ENABLED',
+    description:
+      '`false` turns off the per-request and per-query series and /metrics on the API port (benchmark baseline)',
+    default: 'true',
+  },
+  {
+    name: 'METRICS_TOKEN',
+    description:
+      'When set, `GET /metrics` (API port, `METRICS_PORT`, `WORKER_METRICS_PORT`) asks for `Authorization: Bearer <token>`, else 401; a secret of at least 32 characters (`openssl rand -hex 32`)',
+    default: 'unset (open)',
+  },
+  {
+    name: 'METRICS_PORT',
+    description:
+      '`serve` answers `GET /metrics` on this port (on `METRICS_HOST`) instead of the API port, where `/metrics` is then a 404',
+    default: 'unset (the API port)',
+  },
+  {
+    name: 'METRICS_HOST',
+    description:
+      'Interface the separate metrics servers (`METRICS_PORT`, `WORKER_METRICS_PORT`) bind',
+    default: '`HOST`',
   },
   {
     name: 'TRASH_RETENTION_DAYS',
@@ -189,5 +231,50 @@ export const settings: readonly Setting[] = [
     name: 'LOAD_SHED_MAX_IN_FLIGHT',
     description: 'Requests in flight on the node from which it sheds load, as above; 0 = off',
     default: '256',
+  },
+  {
+    name: 'SLOW_REQUEST_MS',
+    description:
+      'A request at least this slow logs `slow request` at warn, with its database time and query count; 0 = off',
+    default: '1000',
+  },
+  {
+    name: 'SLOW_QUERY_MS',
+    description:
+      'A SQL statement at least this slow logs `slow query` at warn, with its parameterised text (never values); 0 = off',
+    default: '250',
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    description:
+      'OpenTelemetry collector (OTLP/HTTP, JSON); setting it (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) turns tracing on. The exporter also reads `OTEL_EXPORTER_OTLP_HEADERS` and `_TIMEOUT`',
+    default: 'unset: tracing off',
+  },
+  {
+    name: 'OTEL_TRACES_EXPORTER',
+    description:
+      '`otlp` turns tracing on (to localhost:4318 without an endpoint); `none` keeps it off',
+    default: 'unset',
+  },
+  {
+    name: 'OTEL_SDK_DISABLED',
+    description: '`true` keeps tracing off whatever else is set',
+    default: 'false',
+  },
+  {
+    name: 'OTEL_SERVICE_NAME',
+    description: 'The `service.name` of every span',
+    default: '`tasklane`',
+  },
+  {
+    name: 'OTEL_TRACES_SAMPLER',
+    description:
+      '`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off` or `parentbased_traceidratio`; `OTEL_TRACES_SAMPLER_ARG` is the ratio (0–1, default 1)',
+    default: '`parentbased_always_on`',
+  },
+  {
+    name: 'OTEL_BSP_SCHEDULE_DELAY',
+    description: 'Milliseconds finished spans wait to be sent together',
+    default: '5000',
   },
 ];

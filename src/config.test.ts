@@ -45,16 +45,23 @@ describe('parseConfig', () => {
         redisUrl: undefined,
         logLevel: 'info',
         tokenSigningKey: undefined,
+        adminToken: undefined,
         accessTokenTtlSeconds: 600,
         refreshIdleTtlSeconds: 30 * 86_400,
         refreshAbsoluteTtlSeconds: 90 * 86_400,
         refreshReuseGraceSeconds: 3,
         shutdownTimeoutMs: 10_000,
+        shutdownDrainDelayMs: 0,
+        readinessTimeoutMs: 500,
         trustProxy: false,
         jobsInProcess: true,
         jobConcurrency: 4,
         jobLockTimeoutSeconds: 30,
         workerMetricsPort: undefined,
+        metricsEnabled: true,
+        metricsToken: undefined,
+        metricsPort: undefined,
+        metricsHost: '127.0.0.1',
         trashRetentionDays: 30,
         smtpUrl: undefined,
         smtpFrom: 'Tasklane <notifications@tasklane.invalid>',
@@ -81,6 +88,7 @@ describe('parseConfig', () => {
           circuitFailures: 5,
           circuitCooldownMs: 60_000,
         },
+        observability: { slowRequestMs: 1000, slowQueryMs: 250, tracing: undefined },
       },
     );
   });
@@ -161,6 +169,14 @@ describe('parseConfig', () => {
     [{ JOB_LOCK_TIMEOUT_SECONDS: '14401' }, 'JOB_LOCK_TIMEOUT_SECONDS'],
     [{ WORKER_METRICS_PORT: '0' }, 'WORKER_METRICS_PORT'],
     [{ WORKER_METRICS_PORT: '9100x' }, 'WORKER_METRICS_PORT'],
+    [{ METRICS_TOKEN: 'm'.repeat(31) }, 'METRICS_TOKEN'],
+    [{ METRICS_TOKEN: `${'m'.repeat(32)}"` }, 'METRICS_TOKEN'],
+    [{ METRICS_PORT: '0' }, 'METRICS_PORT'],
+    [{ METRICS_PORT: '3000' }, 'METRICS_PORT'],
+    [{ SHUTDOWN_DRAIN_DELAY_MS: '5s' }, 'SHUTDOWN_DRAIN_DELAY_MS'],
+    [{ READINESS_TIMEOUT_MS: '0' }, 'READINESS_TIMEOUT_MS'],
+    [{ ADMIN_TOKEN: 'a'.repeat(31) }, 'ADMIN_TOKEN'],
+    [{ ADMIN_TOKEN: `${'a'.repeat(32)} b` }, 'ADMIN_TOKEN'],
     [
       { REFRESH_IDLE_TTL_SECONDS: '7200', REFRESH_ABSOLUTE_TTL_SECONDS: '3600' },
       'REFRESH_IDLE_TTL_SECONDS',
@@ -192,10 +208,94 @@ describe('parseConfig', () => {
     assert.equal(parseConfig({ TOKEN_SIGNING_KEY: KEY }).tokenSigningKey, KEY);
   });
 
+  test('ADMIN_TOKEN of 32 characters is taken, and a refused one is never echoed', () => {
+    const token = 'A1b2-C3d4.E5f6_G7h8~I9j0+K1l2/M3n=';
+    assert.equal(parseConfig({ ADMIN_TOKEN: token }).adminToken, token);
+    const short = 'secret-but-too-short';
+    assert.throws(
+      () => parseConfig({ ADMIN_TOKEN: short }),
+      (error: Error) => error instanceof ConfigError && !error.message.includes(short),
+    );
+  });
+
+  test('METRICS_TOKEN of 32 characters is taken, and a refused one is never echoed', () => {
+    const token = 'f'.repeat(64);
+    assert.equal(parseConfig({ METRICS_TOKEN: token }).metricsToken, token);
+    const short = 'scrape-secret-too-short';
+    assert.throws(
+      () => parseConfig({ METRICS_TOKEN: short }),
+      (error: Error) => error instanceof ConfigError && !error.message.includes(short),
+    );
+  });
+
+  test('the metrics servers bind METRICS_HOST, else HOST; METRICS_PORT is a port of its own', () => {
+    assert.equal(parseConfig({ HOST: '10.0.0.5' }).metricsHost, '10.0.0.5');
+    const config = parseConfig({
+      HOST: '0.0.0.0',
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: '9464',
+    });
+    assert.equal(config.metricsHost, '127.0.0.1');
+    assert.equal(config.metricsPort, 9464);
+  });
+
+  test('production drains for 5 s after SIGTERM by default; development and test do not wait', () => {
+    const production = { NODE_ENV: 'production', TOKEN_SIGNING_KEY: KEY };
+    assert.equal(parseConfig(production).shutdownDrainDelayMs, 5000);
+    assert.equal(parseConfig({ NODE_ENV: 'test' }).shutdownDrainDelayMs, 0);
+    assert.equal(
+      parseConfig({ ...production, SHUTDOWN_DRAIN_DELAY_MS: '15000' }).shutdownDrainDelayMs,
+      15_000,
+    );
+  });
+
   test('HOST defaults to loopback in development and to every interface in production', () => {
     assert.equal(parseConfig({ NODE_ENV: 'development' }).host, '127.0.0.1');
     assert.equal(parseConfig({ NODE_ENV: 'production', TOKEN_SIGNING_KEY: KEY }).host, '0.0.0.0');
   });
+
+  test('tracing is off unless an OTLP endpoint or OTEL_TRACES_EXPORTER=otlp asks for it', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    assert.equal(parseConfig({}).observability.tracing, undefined);
+    assert.deepEqual(parseConfig(endpoint).observability.tracing, {
+      serviceName: 'tasklane',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+      scheduleDelayMs: 5000,
+    });
+    assert.ok(parseConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).observability.tracing);
+    assert.equal(
+      parseConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).observability.tracing,
+      undefined,
+    );
+    assert.equal(
+      parseConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).observability.tracing,
+      undefined,
+    );
+    const sampled = parseConfig({
+      ...endpoint,
+      OTEL_SERVICE_NAME: 'api-eu',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    }).observability.tracing;
+    assert.equal(sampled?.serviceName, 'api-eu');
+    assert.equal(sampled?.samplerRatio, 0.25);
+  });
+
+  for (const [variable, value] of [
+    ['OTEL_TRACES_EXPORTER', 'zipkin'],
+    ['OTEL_TRACES_SAMPLER', 'sometimes'],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
+  ] as const) {
+    test(`tracing refuses ${variable}=${value} with a line naming it`, () => {
+      assertRefused(
+        { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', [variable]: value },
+        variable,
+      );
+    });
+  }
 
   test('the result is frozen: assigning a setting throws', () => {
     const config = parseConfig({});

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import {
+  bearerSecret,
   boolean,
   ConfigError,
   duration,
@@ -13,6 +14,7 @@ import {
   text,
   url,
 } from './config-parse.ts';
+import { type TracingConfig, tracingConfig } from './observability/tracing-config.ts';
 import { type PolicyTable, policyTable } from './ratelimit/policies.ts';
 
 export { ConfigError };
@@ -33,11 +35,20 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Unset outside production → generated once and kept under `${dataDir}/secrets.json`. */
   readonly tokenSigningKey: string | undefined;
+  /** `Authorization: Bearer <it>` opens /v1/admin/*; unset → the admin API is not served (404). */
+  readonly adminToken: string | undefined;
   readonly accessTokenTtlSeconds: number;
   readonly refreshIdleTtlSeconds: number;
   readonly refreshAbsoluteTtlSeconds: number;
   readonly refreshReuseGraceSeconds: number;
   readonly shutdownTimeoutMs: number;
+  /**
+   * After SIGTERM, how long /readyz answers 503 while everything else serves on,
+   * so load balancers take the node out before its listener closes.
+   */
+  readonly shutdownDrainDelayMs: number;
+  /** Longest each /readyz check (database, migrations, queue, Redis) may take. */
+  readonly readinessTimeoutMs: number;
   /**
    * Which `X-Forwarded-For` hops to believe (Fastify's trustProxy): none, the
    * proxies' addresses or CIDR ranges, or every hop.
@@ -55,6 +66,14 @@ export interface Config {
   readonly jobLockTimeoutSeconds: number;
   /** `tasklane worker` serves GET /metrics on this port; unset → no metrics server. */
   readonly workerMetricsPort: number | undefined;
+  /** False: no per-request or per-query metrics and no /metrics on the API port. */
+  readonly metricsEnabled: boolean;
+  /** When set, GET /metrics asks for `Authorization: Bearer <it>` (API port and metrics servers). */
+  readonly metricsToken: string | undefined;
+  /** `serve` answers /metrics on this port instead of the API's; unset → on the API port. */
+  readonly metricsPort: number | undefined;
+  /** Where the separate metrics servers (METRICS_PORT, WORKER_METRICS_PORT) bind. */
+  readonly metricsHost: string;
   /** Days a deleted task or comment stays in the trash before the purge job deletes it. */
   readonly trashRetentionDays: number;
   /** Where notification emails go (smtp:// or smtps://); unset → they are only logged. */
@@ -63,6 +82,16 @@ export interface Config {
   readonly smtpFrom: string;
   readonly loadShedding: LoadSheddingConfig;
   readonly webhooks: WebhookConfig;
+  readonly observability: ObservabilityConfig;
+}
+
+export interface ObservabilityConfig {
+  /** Requests at least this slow are logged as `slow request` with their breakdown; 0: never. */
+  readonly slowRequestMs: number;
+  /** SQL statements at least this slow are logged as `slow query`; 0: never. */
+  readonly slowQueryMs: number;
+  /** OpenTelemetry tracing (the standard OTEL_* variables); undefined: off. */
+  readonly tracing: TracingConfig | undefined;
 }
 
 export interface WebhookConfig {
@@ -103,6 +132,13 @@ export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s 5m 30m 2h 5h 10h 14h 20h 24h';
 export const MIN_SIGNING_KEY_BYTES = 32;
 
 export const DEFAULT_SMTP_FROM = 'Tasklane <notifications@tasklane.invalid>';
+
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+export const MIN_METRICS_TOKEN_LENGTH = 32;
+
+/** Load balancers probe every few seconds and act after a failure or two. */
+const PRODUCTION_DRAIN_DELAY_MS = 5000;
 
 function signingKey(env: Env, production: boolean): string | undefined {
   const raw = text(env, 'TOKEN_SIGNING_KEY');
@@ -174,10 +210,11 @@ function keyPrefix(env: Env, name: string, fallback: string): string {
 export function parseConfig(env: Env): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'], 'development');
   const production = nodeEnv === 'production';
+  const host = text(env, 'HOST') ?? (production ? '0.0.0.0' : '127.0.0.1');
   const config: Config = {
     env: nodeEnv,
     port: integer(env, 'PORT', 3000, 0, 65535),
-    host: text(env, 'HOST') ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    host,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? 'data'),
@@ -189,6 +226,7 @@ export function parseConfig(env: Env): Config {
       'info',
     ),
     tokenSigningKey: signingKey(env, production),
+    adminToken: bearerSecret(env, 'ADMIN_TOKEN', MIN_ADMIN_TOKEN_LENGTH),
     accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 600, 30, 86_400),
     refreshIdleTtlSeconds: integer(env, 'REFRESH_IDLE_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
     refreshAbsoluteTtlSeconds: integer(
@@ -200,12 +238,24 @@ export function parseConfig(env: Env): Config {
     ),
     refreshReuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 3, 0, 60),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    shutdownDrainDelayMs: integer(
+      env,
+      'SHUTDOWN_DRAIN_DELAY_MS',
+      production ? PRODUCTION_DRAIN_DELAY_MS : 0,
+      0,
+      600_000,
+    ),
+    readinessTimeoutMs: integer(env, 'READINESS_TIMEOUT_MS', 500, 1, 60_000),
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
     jobsInProcess: boolean(env, 'JOBS_IN_PROCESS', true),
     jobConcurrency: integer(env, 'JOB_CONCURRENCY', 4, 1, 100),
     // Under 4 hours: past that, graphile-worker takes the lock back on its own.
     jobLockTimeoutSeconds: integer(env, 'JOB_LOCK_TIMEOUT_SECONDS', 30, 1, 14_400),
     workerMetricsPort: optionalInteger(env, 'WORKER_METRICS_PORT', 1, 65535),
+    metricsEnabled: boolean(env, 'METRICS_ENABLED', true),
+    metricsToken: bearerSecret(env, 'METRICS_TOKEN', MIN_METRICS_TOKEN_LENGTH),
+    metricsPort: optionalInteger(env, 'METRICS_PORT', 1, 65535),
+    metricsHost: text(env, 'METRICS_HOST') ?? host,
     trashRetentionDays: integer(env, 'TRASH_RETENTION_DAYS', 30, 1, 3650),
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     smtpFrom: text(env, 'SMTP_FROM') ?? DEFAULT_SMTP_FROM,
@@ -230,7 +280,17 @@ export function parseConfig(env: Env): Config {
       circuitFailures: integer(env, 'WEBHOOK_CIRCUIT_FAILURES', 5, 1, 1000),
       circuitCooldownMs: duration(env, 'WEBHOOK_CIRCUIT_COOLDOWN', '1m'),
     },
+    observability: {
+      slowRequestMs: integer(env, 'SLOW_REQUEST_MS', 1000, 0, 600_000),
+      slowQueryMs: integer(env, 'SLOW_QUERY_MS', 250, 0, 600_000),
+      tracing: tracingConfig(env),
+    },
   };
+  if (config.metricsPort !== undefined && config.metricsPort === config.port) {
+    throw new ConfigError(
+      'METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT)',
+    );
+  }
   if (config.refreshIdleTtlSeconds > config.refreshAbsoluteTtlSeconds) {
     throw new ConfigError('REFRESH_IDLE_TTL_SECONDS must not exceed REFRESH_ABSOLUTE_TTL_SECONDS');
   }

@@ -10,8 +10,9 @@ import {
   UsageError,
 } from './jobs/jobs-command.ts';
 import { type JobWorker, startWorker } from './jobs/worker.ts';
+import { ServingState } from './observability/health.ts';
 import { loggerOptions } from './observability/logger.ts';
-import { serveMetrics } from './observability/metrics-server.ts';
+import { type MetricsServer, serveMetrics } from './observability/metrics-server.ts';
 import { buildServer, migrateRuntime, openRuntime, type Runtime } from './runtime.ts';
 
 const USAGE = `usage: tasklane <command>
@@ -30,11 +31,19 @@ const say = (message: string) => process.stderr.write(`tasklane: ${message}\n`);
 
 async function serve(config: Config, runtime: Runtime): Promise<void> {
   await migrateRuntime(runtime, say);
-  const app = await buildServer(config, runtime);
+  const serving = new ServingState();
+  const app = await buildServer(config, runtime, serving);
   await app.listen({ port: config.port, host: config.host });
+  const metricsServer = await startMetricsServer(config, runtime, config.metricsPort);
+  if (metricsServer) {
+    app.log.info({ port: metricsServer.port }, 'metrics at GET /metrics on their own port');
+  } else if (config.env === 'production' && config.metricsToken === undefined) {
+    app.log.warn('GET /metrics is open on the API port: set METRICS_TOKEN, or METRICS_PORT');
+  }
   const worker = config.jobsInProcess ? await startJobs(config, runtime, app.log) : undefined;
 
-  onShutdown(app.log, async () => {
+  const drain = { delayMs: config.shutdownDrainDelayMs, begin: () => serving.beginDraining() };
+  onShutdown(app.log, drain, async () => {
     // In-flight requests get SHUTDOWN_TIMEOUT_MS; then their connections are cut.
     const deadline = setTimeout(() => {
       app.log.warn('shutdown timeout reached: closing remaining connections');
@@ -46,7 +55,23 @@ async function serve(config: Config, runtime: Runtime): Promise<void> {
     } finally {
       clearTimeout(deadline);
     }
+    // Last to go, so a scrape during the shutdown still finds the node.
+    await metricsServer?.close();
     await runtime.close();
+  });
+}
+
+/** The bare /metrics server on `port` (METRICS_PORT, WORKER_METRICS_PORT), when one is set. */
+function startMetricsServer(
+  config: Config,
+  runtime: Runtime,
+  port: number | undefined,
+): Promise<MetricsServer | undefined> {
+  if (port === undefined) return Promise.resolve(undefined);
+  return serveMetrics(runtime.metrics.registry, {
+    host: config.metricsHost,
+    port,
+    token: config.metricsToken,
   });
 }
 
@@ -55,15 +80,10 @@ async function work(config: Config, runtime: Runtime): Promise<void> {
   await migrateRuntime(runtime, say);
   const log = pino(loggerOptions(config));
   const worker = await startJobs(config, runtime, log);
-  const metricsServer =
-    config.workerMetricsPort === undefined
-      ? undefined
-      : await serveMetrics(runtime.metrics.registry, {
-          host: config.host,
-          port: config.workerMetricsPort,
-        });
+  const metricsServer = await startMetricsServer(config, runtime, config.workerMetricsPort);
   if (metricsServer) log.info({ port: metricsServer.port }, 'worker metrics at GET /metrics');
-  onShutdown(log, async () => {
+  // No load balancer sends a worker requests: nothing to drain.
+  onShutdown(log, undefined, async () => {
     await Promise.all([worker.stop(), metricsServer?.close()]);
     await runtime.close();
   });
@@ -79,12 +99,53 @@ function startJobs(config: Config, runtime: Runtime, log: FastifyBaseLogger): Pr
   });
 }
 
-/** On SIGTERM or SIGINT, once: `stop` (stop taking work, finish what runs), then exit. */
-function onShutdown(log: FastifyBaseLogger, stop: () => Promise<void>): void {
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+/** Readiness off, then a pause while load balancers notice, before `stop` runs. */
+interface Drain {
+  readonly delayMs: number;
+  begin(): void;
+}
+
+/**
+ * On SIGTERM or SIGINT: `drain` (when given) and its delay, during which a
+ * second signal cuts the delay short; then `stop` (stop taking work, finish what
+ * runs) and exit. Once `stop` has begun, our handlers are gone: a further
+ * signal ends the process at once, as it would any Node process.
+ */
+function onShutdown(
+  log: FastifyBaseLogger,
+  drain: Drain | undefined,
+  stop: () => Promise<void>,
+): void {
+  let phase: 'running' | 'draining' | 'stopping' = 'running';
+  let endDelay = () => {};
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (phase === 'running') void shutdown(signal);
+    else if (phase === 'draining') {
+      log.info({ signal }, 'second signal: skipping the rest of the drain delay');
+      endDelay();
+    }
+  };
+  const shutdown = async (signal: NodeJS.Signals) => {
+    phase = 'draining';
+    if (drain) {
+      drain.begin();
+      if (drain.delayMs > 0) {
+        log.info(
+          { signal, delay_ms: drain.delayMs },
+          'draining: /readyz answers 503, everything else serves on until the delay ends',
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, drain.delayMs);
+          endDelay = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+    phase = 'stopping';
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     log.info(
       { signal },
       'shutting down: no new connections, finishing in-flight requests and jobs',
@@ -98,8 +159,8 @@ function onShutdown(log: FastifyBaseLogger, stop: () => Promise<void>): void {
       process.exitCode = 1;
     }
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -1,13 +1,16 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.ts';
+import { API_VERSION, buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { type Migration, migrate, readMigrations } from './db/migrator.ts';
 import { migrateJobQueue } from './jobs/worker.ts';
+import type { ServingState } from './observability/health.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { registerPoolMetrics } from './observability/process-metrics.ts';
+import { createQueryObserver } from './observability/query-observer.ts';
+import { startTracing } from './observability/tracing.ts';
 import { deriveKeys, loadSigningSecret } from './secrets.ts';
 
 export interface Runtime {
@@ -15,7 +18,7 @@ export interface Runtime {
   readonly migrations: readonly Migration[];
   /** One set per process: the API's /metrics and the in-process job worker share it. */
   readonly metrics: Metrics;
-  /** Closes the pool, then stops the embedded PostgreSQL if this process started one. */
+  /** Closes the pool, stops the embedded PostgreSQL if this process started one, flushes spans. */
   close(): Promise<void>;
 }
 
@@ -31,8 +34,15 @@ export async function openRuntime(config: Config, log: Log): Promise<Runtime> {
     embedded = await startEmbeddedPostgres({ directory });
     url = embedded.url;
   }
-  const database = openDatabase(url, config.databasePoolSize);
+  // First, so every span of the process has a provider to go to (off: a no-op).
+  const tracing = startTracing(config.observability.tracing, API_VERSION);
   const metrics = createMetrics();
+  const database = openDatabase(url, config.databasePoolSize, {
+    onQuery: createQueryObserver({
+      registry: config.metricsEnabled ? metrics.registry : undefined,
+      slowQueryMs: config.observability.slowQueryMs,
+    }),
+  });
   registerPoolMetrics(metrics.registry, database.pool);
   return {
     database,
@@ -41,6 +51,8 @@ export async function openRuntime(config: Config, log: Log): Promise<Runtime> {
     async close() {
       await database.close();
       await embedded?.stop();
+      // Last: the spans of the shutdown itself are sent too.
+      await tracing.shutdown();
     },
   };
 }
@@ -54,12 +66,17 @@ export async function migrateRuntime(runtime: Runtime, log: Log): Promise<void> 
   await migrateJobQueue(runtime.database.pool);
 }
 
-export async function buildServer(config: Config, runtime: Runtime): Promise<FastifyInstance> {
+export async function buildServer(
+  config: Config,
+  runtime: Runtime,
+  serving: ServingState,
+): Promise<FastifyInstance> {
   return buildApp({
     config,
     db: runtime.database.db,
     keys: deriveKeys(loadSigningSecret(config)),
     migrations: runtime.migrations,
     metrics: runtime.metrics,
+    serving,
   });
 }

@@ -1,6 +1,7 @@
 import type { Db, Trx } from '../db/database.ts';
 import type { Role } from '../db/types.ts';
 import { AppError } from '../http/problems.ts';
+import { noteTeam } from '../observability/work-scope.ts';
 
 /**
  * Every question "may this user do X in this team?" is answered here, and only here.
@@ -70,6 +71,7 @@ export async function authorizeTeam(
 ): Promise<Role> {
   const role = (await teamRoles(db, userId, [teamId])).get(teamId);
   if (role === undefined) throw new AppError('not_found', 'team not found');
+  noteTeam(teamId);
   if (!roleAllows(role, action)) {
     throw new AppError('forbidden', `your role (${role}) may not do this (${action})`);
   }

@@ -2,6 +2,7 @@ import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Db, Trx } from '../db/database.ts';
 import type { DB, ProjectRole, Role, Visibility } from '../db/types.ts';
 import { AppError } from '../http/problems.ts';
+import { noteTeam } from '../observability/work-scope.ts';
 
 /**
  * What a user may do inside a project. A team-visible project gives every team
@@ -76,6 +77,7 @@ export function assertProjectAction(
   notFound: () => AppError = () => new AppError('not_found', 'project not found'),
 ): ProjectAccess {
   if (!access) throw notFound();
+  noteTeam(access.teamId);
   if (!projectRoleAllows(access.role, action)) {
     throw new AppError(
       'forbidden',

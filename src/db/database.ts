@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, type LogEvent, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { preparingPool } from './prepared-statements.ts';
 import type { DB } from './types.ts';
@@ -33,8 +33,17 @@ export interface Database {
   close(): Promise<void>;
 }
 
+export interface DatabaseOptions {
+  /** Told of every statement Kysely runs, when it ends (observability/query-observer.ts). */
+  readonly onQuery?: (event: LogEvent) => void;
+}
+
 /** A pg Pool and the Kysely instance over it. */
-export function openDatabase(connectionString: string, poolSize: number): Database {
+export function openDatabase(
+  connectionString: string,
+  poolSize: number,
+  options: DatabaseOptions = {},
+): Database {
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,
@@ -53,7 +62,10 @@ export function openDatabase(connectionString: string, poolSize: number): Databa
   // connection held by the job worker, say). The query in flight rejects with
   // it, which is where it is handled; the event alone must not crash the process.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
+    ...(options.onQuery ? { log: options.onQuery } : {}),
+  });
   return {
     db,
     pool,

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Trx } from '../db/database.ts';
 import { uuidv7 } from '../lib/ids.ts';
+import { activeTraceparent } from '../observability/tracing.ts';
 import { insertDeliveries, queueDeliveryJobs } from '../webhooks/delivery-queue.ts';
 import { queueSideEffects } from './side-effects.ts';
 
@@ -71,7 +72,7 @@ export async function appendEvent(trx: Trx, event: NewEvent): Promise<void> {
       VALUES (${stored.id}, ${event.teamId}, ${event.projectId}, ${event.type}, ${event.actorId},
         ${event.subjectId}, ${JSON.stringify(event.data)}::jsonb, ${stored.createdAt})
     ), ${insertDeliveries(stored)}
-    ${queueDeliveryJobs}`.execute(trx);
+    ${queueDeliveryJobs(activeTraceparent())}`.execute(trx);
   await queueSideEffects(trx, stored);
 }
 

@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { sql } from 'kysely';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
-import { createTestDatabase } from '../../test/helpers/database.ts';
 import { assertProblem, body, createUser, type TestUser } from '../../test/helpers/factories.ts';
 import { type RegisteredRoute, recordRoutes } from '../../test/helpers/routes.ts';
 import { BODY_LIMIT_BYTES } from '../app.ts';
@@ -518,39 +516,5 @@ describe('/docs', () => {
     ]);
     assert.equal(docs.statusCode, 200);
     assert.deepEqual(body(docs), body(openapi));
-  });
-});
-
-describe('health', () => {
-  test('/healthz answers 200 while the process is up', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/healthz' });
-    assert.equal(response.statusCode, 200);
-    assert.deepEqual(body(response), { status: 'ok' });
-  });
-
-  test('/readyz answers 200 on a migrated database', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/readyz' });
-    assert.equal(response.statusCode, 200);
-    assert.deepEqual(body(response), { status: 'ready' });
-  });
-
-  test('/readyz answers 503 on a database without migrations, and while some are pending', async () => {
-    const database = await createTestDatabase({ migrated: false });
-    const bare = await startTestApp({ database });
-    try {
-      // No schema_migrations table at all: the query fails, which is "not ready", not a 500.
-      const empty = await bare.app.inject({ method: 'GET', url: '/readyz' });
-      assertProblem(empty, 503, 'service_unavailable');
-
-      await sql`CREATE TABLE schema_migrations (version text PRIMARY KEY)`.execute(
-        bare.database.db,
-      );
-      const pending = await bare.app.inject({ method: 'GET', url: '/readyz' });
-      const problem = assertProblem(pending, 503, 'service_unavailable');
-      assert.match(problem.detail, /0001_init\.sql/);
-    } finally {
-      await bare.close();
-      await database.drop();
-    }
   });
 });

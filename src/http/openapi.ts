@@ -42,6 +42,12 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
             bearerFormat: 'JWT',
             description: 'Access token from /v1/auth/login, /v1/auth/signup or /v1/auth/refresh',
           },
+          adminToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'The operator secret `ADMIN_TOKEN`; the admin routes exist only when it is set',
+          },
         },
       },
       tags: [
@@ -53,6 +59,10 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'events', description: 'The team audit trail' },
         { name: 'notifications', description: 'Your inbox and notification channels' },
         { name: 'meta', description: 'Health, documentation and problem types' },
+        {
+          name: 'admin',
+          description: 'Operator views of this node (only when ADMIN_TOKEN is set)',
+        },
       ],
     },
     // Name components after the schemas' $id (`Problem`, `User`) instead of def-0, def-1.

@@ -1,7 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { type Context, context, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '../auth/principal.ts';
+import { contextFromHeaders, SpanKind, startSpan, tracingOn } from '../observability/tracing.ts';
+import { newWorkScope, type WorkScope, withWorkScope } from '../observability/work-scope.ts';
 
 /** A W3C trace context: this request's span inside the caller's trace. */
 export interface TraceContext {
@@ -11,9 +14,19 @@ export interface TraceContext {
   readonly flags: string;
 }
 
+/** The request's place in the async context: its work scope, and its span when tracing. */
+export interface RequestWork {
+  readonly context: Context;
+  readonly scope: WorkScope;
+  readonly span: Span | undefined;
+  /** The span's ids as the response's traceparent gives them. */
+  readonly trace: TraceContext | undefined;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     trace: TraceContext;
+    work: RequestWork | null;
   }
 }
 
@@ -55,36 +68,135 @@ export function formatTraceparent(trace: TraceContext): string {
 }
 
 /** Gives `request` its trace and puts its ids on the response, before anything can fail. */
-export function beginRequest(request: FastifyRequest, reply: FastifyReply): void {
-  request.trace = traceContextFor(request.headers.traceparent);
+export function beginRequest(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  traced?: TraceContext,
+): void {
+  request.trace = traced ?? traceContextFor(request.headers.traceparent);
   reply.header('x-request-id', request.id);
   reply.header('traceparent', formatTraceparent(request.trace));
+  // Every line this request logs, not only the last, names its trace and route.
+  (request.log as { setBindings?(b: object): void }).setBindings?.({
+    trace_id: request.trace.traceId,
+    route: request.routeOptions.url ?? null,
+  });
 }
 
-/** The one log line per request, with only what is safe to keep: no body, query or headers. */
-export function logRequestCompleted(request: FastifyRequest, reply: FastifyReply): void {
+function traceContextOfSpan(span: Span, parent: Context): TraceContext {
+  const ids = span.spanContext();
+  return {
+    traceId: ids.traceId,
+    spanId: ids.spanId,
+    parentSpanId: trace.getSpanContext(parent)?.spanId,
+    flags: ids.traceFlags.toString(16).padStart(2, '0'),
+  };
+}
+
+/**
+ * The request's work scope and, when tracing, its server span — a child of the
+ * caller's `traceparent` — made active for everything the request runs.
+ */
+function beginWork(request: FastifyRequest): RequestWork {
+  const scope = newWorkScope(request.log);
+  if (!tracingOn()) {
+    return {
+      context: withWorkScope(ROOT_CONTEXT, scope),
+      scope,
+      span: undefined,
+      trace: undefined,
+    };
+  }
+  const parent = contextFromHeaders(request.headers);
+  const route = request.routeOptions.url;
+  const span = startSpan(route ? `${request.method} ${route}` : request.method, {
+    kind: SpanKind.SERVER,
+    parent,
+    attributes: {
+      'http.request.method': request.method,
+      'url.path': request.url.split('?', 1)[0],
+      ...(route ? { 'http.route': route } : {}),
+    },
+  });
+  return {
+    context: withWorkScope(trace.setSpan(parent, span), scope),
+    scope,
+    span,
+    trace: traceContextOfSpan(span, parent),
+  };
+}
+
+function endSpan(request: FastifyRequest, reply: FastifyReply): void {
+  const span = request.work?.span;
+  if (span === undefined) return;
+  span.setAttribute('http.response.status_code', reply.statusCode);
+  if (reply.statusCode >= 500) span.setStatus({ code: 2 /* SpanStatusCode.ERROR */ });
+  span.end();
+}
+
+export interface RequestLogOptions {
+  /** A request at least this slow is logged as `slow request`, at warn; 0: never. */
+  readonly slowRequestMs: number;
+}
+
+/**
+ * The one log line per request, with only what is safe to keep: no body, query or
+ * headers. trace_id, route and team_id come from the logger's bindings.
+ */
+export function logRequestCompleted(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: RequestLogOptions = { slowRequestMs: 0 },
+): void {
   const status = reply.statusCode;
+  const durationMs = Math.round(reply.elapsedTime * 100) / 100;
+  const slow = options.slowRequestMs > 0 && durationMs >= options.slowRequestMs;
   // A 503 is a refusal by design (shedding, draining, a sign-in limit that cannot be
   // checked): worth a look, not a page. Other 5xx are failures.
-  const level = status === 503 ? 'warn' : status >= 500 ? 'error' : 'info';
+  const level = status === 503 || slow ? 'warn' : status >= 500 ? 'error' : 'info';
+  const scope = request.work?.scope;
   request.log[level](
     {
       method: request.method,
-      route: request.routeOptions.url ?? null,
       path: request.url.split('?', 1)[0],
       status,
-      duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-      trace_id: request.trace.traceId,
+      duration_ms: durationMs,
       user_id: request.principal?.userId ?? null,
+      // Where the time went: the database's share, and the rest (our code, the network).
+      ...(scope && {
+        db_queries: scope.dbQueries,
+        db_ms: Math.round(scope.dbMs * 100) / 100,
+        slowest_query_ms: Math.round(scope.slowestQueryMs * 100) / 100,
+      }),
     },
-    'request completed',
+    slow ? 'slow request' : 'request completed',
   );
 }
 
 /** Request id and trace headers on every response, and one log line per request. */
-export function registerRequestContext(app: FastifyInstance): void {
+export function registerRequestContext(
+  app: FastifyInstance,
+  options: RequestLogOptions = { slowRequestMs: 0 },
+): void {
   app.decorateRequest('trace', null as unknown as TraceContext);
+  app.decorateRequest('work', null);
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request, reply) => beginRequest(request, reply));
-  app.addHook('onResponse', async (request, reply) => logRequestCompleted(request, reply));
+  // Callback hooks, not async ones: `done` runs the rest of the request inside
+  // `context.with`, so what it awaits sees the scope. Reading a body ends in a
+  // stream event, outside that context, so preValidation enters it again.
+  app.addHook('onRequest', (request, reply, done) => {
+    request.work = beginWork(request);
+    context.with(request.work.context, () => {
+      beginRequest(request, reply, request.work?.trace);
+      done();
+    });
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (request.work) context.with(request.work.context, done);
+    else done();
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    endSpan(request, reply);
+    logRequestCompleted(request, reply, options);
+  });
 }

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Static, TSchema } from 'typebox';
 import type { Db, Trx } from '../db/database.ts';
+import { activeTraceparent } from '../observability/tracing.ts';
 import { JOB_PRIORITY, type JobDefinition, payloadValidator } from './catalogue.ts';
+import { withTraceparent } from './job-trace.ts';
 
 export interface EnqueueOptions {
   /**
@@ -16,7 +18,8 @@ export interface EnqueueOptions {
 /**
  * Queues `job` in the caller's transaction (ADR 0017): it exists if and only if
  * the change that caused it commits — no dual write, no job lost to a crash
- * between the commit and a second write. Returns the job's id.
+ * between the commit and a second write. The job continues the caller's trace
+ * (job-trace.ts). Returns the job's id.
  */
 export async function enqueueJob<P extends TSchema>(
   db: Db | Trx,
@@ -34,7 +37,7 @@ export async function enqueueJob<P extends TSchema>(
   const { rows } = await sql<{ id: string }>`
     SELECT id::text FROM graphile_worker.add_job(
       identifier => ${job.name},
-      payload => ${JSON.stringify(payload)}::json,
+      payload => ${JSON.stringify(withTraceparent(payload, activeTraceparent()))}::json,
       max_attempts => ${job.maxAttempts},
       priority => ${JOB_PRIORITY[job.priority]},
       job_key => ${options.jobKey ?? null},

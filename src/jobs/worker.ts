@@ -18,6 +18,7 @@ import { webhookSender as webhookSenderFor } from '../webhooks/http-client.ts';
 import { type JobDefinition, payloadValidator } from './catalogue.ts';
 import { type Heartbeat, startHeartbeat } from './heartbeat.ts';
 import { registerQueueDepth } from './job-metrics.ts';
+import { runInJobContext, splitTraceparent } from './job-trace.ts';
 import { MAINTENANCE_CRONTAB } from './maintenance.ts';
 import { JOBS } from './registry.ts';
 import { createRunObserver } from './run-observer.ts';
@@ -69,34 +70,47 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   });
   for (const job of jobs) {
     const validator = payloadValidator(job);
-    taskList[job.name] = (payload, helpers) =>
-      observer.observe(job, helpers.job, async () => {
-        // Payloads were checked when queued; this catches a job queued by hand or by older code.
-        if (!validator.Check(payload)) {
-          throw new Error(`job ${job.name}: the payload does not match its schema`);
-        }
-        let jobLog: FastifyBaseLogger | undefined;
-        await job.run(payload, {
-          db,
-          config,
-          // Made on first use: most runs log nothing, and a child logger per run
-          // was garbage the soak benchmark saw.
-          get log() {
-            jobLog ??= log.child({
-              job: job.name,
-              job_id: helpers.job.id,
-              attempt: helpers.job.attempts,
-            });
-            return jobLog;
-          },
-          signal: helpers.abortSignal,
+    taskList[job.name] = (queued, helpers) => {
+      const { payload, traceparent } = splitTraceparent(queued);
+      // Made on first use: most runs log nothing, and a child logger per run
+      // was garbage the soak benchmark saw.
+      let jobLog: FastifyBaseLogger | undefined;
+      const jobLogger = () =>
+        (jobLog ??= log.child({
+          job: job.name,
+          job_id: helpers.job.id,
           attempt: helpers.job.attempts,
-          maxAttempts: helpers.job.max_attempts,
-          notificationProviders,
-          webhookSender,
-          metrics: options.metrics,
-        });
-      });
+          ...(traceparent && { trace_id: traceparent.split('-')[1] }),
+        }));
+      const run = {
+        name: job.name,
+        id: helpers.job.id,
+        attempt: helpers.job.attempts,
+        traceparent,
+        log: jobLogger,
+      };
+      return runInJobContext(run, () =>
+        observer.observe(job, helpers.job, async () => {
+          // Payloads were checked when queued; this catches a job queued by hand or by older code.
+          if (!validator.Check(payload)) {
+            throw new Error(`job ${job.name}: the payload does not match its schema`);
+          }
+          await job.run(payload, {
+            db,
+            config,
+            get log() {
+              return jobLogger();
+            },
+            signal: helpers.abortSignal,
+            attempt: helpers.job.attempts,
+            maxAttempts: helpers.job.max_attempts,
+            notificationProviders,
+            webhookSender,
+            metrics: options.metrics,
+          });
+        }),
+      );
+    };
   }
   // The pool's id is what graphile-worker locks jobs with: the heartbeat vouches for it.
   const events: WorkerEvents = new EventEmitter();

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ErrorRanking } from './error-ranking.ts';
 
 /** 1 ms to 10 s, dense enough that p50, p95 and p99 are read between neighbours. */
 export const DURATION_BUCKETS_SECONDS = [
@@ -50,8 +51,15 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
   return metrics;
 }
 
-/** Counts and times every response by its route template. */
-export function registerHttpMetrics(app: FastifyInstance, metrics: HttpMetrics): void {
+/**
+ * Counts and times every response by its route template, and hands it to this
+ * node's error ranking (error-ranking.ts) under the same method and route.
+ */
+export function registerHttpMetrics(
+  app: FastifyInstance,
+  metrics: HttpMetrics,
+  errorRanking?: ErrorRanking,
+): void {
   app.addHook('onResponse', async (request, reply) => {
     const labels = {
       method: METHODS.has(request.method) ? request.method : 'OTHER',
@@ -60,5 +68,6 @@ export function registerHttpMetrics(app: FastifyInstance, metrics: HttpMetrics):
     };
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    errorRanking?.record(labels.method, labels.route, reply.statusCode);
   });
 }

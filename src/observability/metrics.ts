@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { AppError } from '../http/problems.ts';
 import { createJobMetrics, type JobMetrics } from '../jobs/job-metrics.ts';
 import { createHttpMetrics, type HttpMetrics } from './http-metrics.ts';
+import { METRICS_CHALLENGE, metricsAuthorization } from './metrics-auth.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 
 /**
@@ -15,6 +17,11 @@ export interface Metrics {
   readonly rateLimitDecisions: Counter<'class' | 'outcome'>;
   /** Decisions the shared store could not make (Redis down, slow or refusing). */
   readonly rateLimitStoreErrors: Counter<'reason'>;
+  /**
+   * Commands of the rate limiter's Redis client that failed: decisions, but also
+   * refunds and readiness PINGs, which no decision counter sees (ADR 0022).
+   */
+  readonly redisCommandErrors: Counter<'reason'>;
   /** Requests an overloaded node refused, by how important they were. */
   readonly loadShed: Counter<'priority'>;
   /** What the job worker observes, when one runs in this process (src/jobs/job-metrics.ts). */
@@ -44,6 +51,12 @@ export function createMetrics(): Metrics {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    redisCommandErrors: new Counter({
+      name: 'redis_command_errors_total',
+      help: 'Redis commands that failed (rate limit decisions and refunds, readiness PINGs), by reason (timeout, unavailable, error)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     loadShed: new Counter({
       name: 'load_shed_total',
       help: 'Requests refused with 503 because the node was overloaded, by priority (low, normal, auth)',
@@ -67,9 +80,22 @@ export function createMetrics(): Metrics {
   };
 }
 
-/** GET /metrics: the Prometheus text exposition of this node's registry. */
-export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): void {
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+/**
+ * GET /metrics on the API port: the Prometheus text exposition of this node's
+ * registry, behind `Authorization: Bearer <METRICS_TOKEN>` when one is set.
+ */
+export function registerMetricsRoute(
+  app: FastifyInstance,
+  metrics: Metrics,
+  options: { readonly token: string | undefined },
+): void {
+  const authorized = metricsAuthorization(options.token);
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (!authorized(request.headers.authorization)) {
+      throw new AppError('unauthenticated', 'GET /metrics needs the metrics bearer token', {
+        headers: { 'www-authenticate': METRICS_CHALLENGE },
+      });
+    }
     const text = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);
   });

@@ -268,6 +268,58 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
     }
   });
 
+  test('every failed command is reported once with its reason, PINGs included; successes are not', async () => {
+    const reasons: string[] = [];
+    const onCommandError = (reason: string) => reasons.push(reason);
+
+    const refused = new RedisRateLimitStore({
+      url: 'redis://127.0.0.1:1',
+      onConnectionError: () => {},
+      onCommandError,
+    });
+    try {
+      await Promise.allSettled([
+        refused.decide(randomUUID(), limit, 1),
+        refused.refund(randomUUID(), limit, 1),
+        refused.ping(),
+      ]);
+      assert.deepEqual(reasons.splice(0), ['unavailable', 'unavailable', 'unavailable']);
+    } finally {
+      await refused.close();
+    }
+
+    const target = new URL(redisUrl!);
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    await proxy.open();
+    const store = new RedisRateLimitStore({
+      url: proxiedUrl(proxy.port),
+      keyPrefix,
+      timeoutMs: 30,
+      onConnectionError: () => {},
+      onCommandError,
+    });
+    try {
+      assert.ok(await store.waitUntilConnected(2000));
+      const caller = randomUUID();
+      await store.decide(caller, limit, 1);
+      await store.ping();
+      assert.deepEqual(reasons, [], 'nothing failed yet');
+
+      await raw.hset(redisKey(keyPrefix, `${caller}-wrong-type`, limit), 'not', 'a tat');
+      await Promise.allSettled([store.decide(`${caller}-wrong-type`, limit, 1)]);
+      assert.deepEqual(reasons.splice(0), ['error']);
+
+      proxy.hold();
+      const hung = await timed(store.ping(40));
+      assertStoreError(hung.result, 'timeout');
+      assert.deepEqual(reasons.splice(0), ['timeout']);
+      proxy.release();
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
+
   test('closing the store does not wait on a hung Redis', async () => {
     const target = new URL(redisUrl!);
     const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis, ReplyError } from 'ioredis';
+import { recordSpan, SpanKind, tracingOn } from '../observability/tracing.ts';
 import { assertCost, gcraParams } from './gcra.ts';
 import { slidingWindowParams } from './sliding-window.ts';
 import type { Decision, RateLimitStore, RatePolicy } from './types.ts';
@@ -51,6 +52,11 @@ export interface RedisStoreOptions {
   readonly keyPrefix?: string;
   /** Connection errors, as ioredis reports them while it reconnects; rate-limit the log. */
   readonly onConnectionError?: (error: Error) => void;
+  /**
+   * Each command that failed (a decision, a refund, a TTL read, a health PING),
+   * once, with why: the `redis_command_errors_total` metric.
+   */
+  readonly onCommandError?: (reason: RateLimitStoreErrorReason) => void;
 }
 
 export const DEFAULT_TIMEOUT_MS = 50;
@@ -83,6 +89,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   readonly #client: Redis;
   readonly #timeoutMs: number;
   readonly #keyPrefix: string;
+  readonly #onCommandError: (reason: RateLimitStoreErrorReason) => void;
 
   constructor(options: RedisStoreOptions) {
     const keyPrefix = options.keyPrefix ?? 'rl:';
@@ -93,6 +100,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     }
     this.#keyPrefix = keyPrefix;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#onCommandError = options.onCommandError ?? (() => {});
     const connectTimeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const client = new Redis(options.url, {
       // Fail fast instead of queueing: while disconnected a decision rejects at once.
@@ -168,15 +176,26 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   /** Milliseconds until the state of `key` under `policy` expires; undefined when there is none. */
   async ttlMs(key: string, policy: RatePolicy): Promise<number | undefined> {
-    const ttl = await this.#withTimeout(this.#client.pttl(redisKey(this.#keyPrefix, key, policy)));
+    const ttl = await this.#withTimeout(
+      'PTTL',
+      this.#client.pttl(redisKey(this.#keyPrefix, key, policy)),
+    );
     return typeof ttl === 'number' && ttl >= 0 ? ttl : undefined;
+  }
+
+  /**
+   * One PING, for readiness: resolves when Redis answers within `timeoutMs`
+   * (the decision timeout unless told), else rejects as a decision would.
+   */
+  async ping(timeoutMs = this.#timeoutMs): Promise<void> {
+    await this.#withTimeout('PING', this.#client.ping(), undefined, timeoutMs);
   }
 
   /** Stops reconnecting and closes the connection, never waiting on a hung Redis for long. */
   async close(): Promise<void> {
     if (this.#client.status === 'ready') {
       try {
-        await this.#withTimeout(this.#client.quit());
+        await this.#withTimeout('QUIT', this.#client.quit());
         return;
       } catch {
         // a hung or vanished Redis: drop the socket instead
@@ -192,7 +211,7 @@ export class RedisRateLimitStore implements RateLimitStore {
    * in plain sight and tested (redis-store.test.ts flushes the scripts).
    */
   #run(script: LuaScript, key: string, args: readonly number[]): Promise<unknown> {
-    return this.#withTimeout(this.#client.evalsha(script.sha, 1, key, ...args), () =>
+    return this.#withTimeout('EVALSHA', this.#client.evalsha(script.sha, 1, key, ...args), () =>
       this.#client.eval(script.source, 1, key, ...args),
     );
   }
@@ -200,9 +219,24 @@ export class RedisRateLimitStore implements RateLimitStore {
   /**
    * One promise and one timer per command, the timer covering the whole of it:
    * `onMissingScript` (the EVAL that reloads a forgotten script) runs under the
-   * same deadline.
+   * same deadline. A failure is counted here, once per command, whoever asked;
+   * with tracing on, each command is a span named `operation`.
    */
-  #withTimeout<T>(command: Promise<T>, onMissingScript?: () => Promise<T>): Promise<T> {
+  #withTimeout<T>(
+    operation: string,
+    command: Promise<T>,
+    onMissingScript?: () => Promise<T>,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<T> {
+    const startTime = tracingOn() ? performance.timeOrigin + performance.now() : 0;
+    const traceCommand = (error?: unknown) =>
+      recordSpan(operation, {
+        kind: SpanKind.CLIENT,
+        startTime,
+        endTime: performance.timeOrigin + performance.now(),
+        error,
+        attributes: { 'db.system.name': 'redis', 'db.operation.name': operation },
+      });
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -212,22 +246,30 @@ export class RedisRateLimitStore implements RateLimitStore {
         setImmediate(() => {
           if (settled) return;
           settled = true;
-          reject(
-            new RateLimitStoreError('timeout', `Redis did not answer within ${this.#timeoutMs} ms`),
+          this.#onCommandError('timeout');
+          const timedOut = new RateLimitStoreError(
+            'timeout',
+            `Redis did not answer within ${timeoutMs} ms`,
           );
+          traceCommand(timedOut);
+          reject(timedOut);
         });
-      }, this.#timeoutMs);
+      }, timeoutMs);
       const succeed = (value: T) => {
         clearTimeout(timer);
         if (settled) return;
         settled = true;
+        traceCommand();
         resolve(value);
       };
       const fail = (error: unknown) => {
         clearTimeout(timer);
         if (settled) return;
         settled = true;
-        reject(storeError(error));
+        const failure = storeError(error);
+        this.#onCommandError(failure.reason);
+        traceCommand(failure);
+        reject(failure);
       };
       command.then(succeed, (error: unknown) => {
         // Past the deadline the caller has its answer: send nothing more.
@@ -262,7 +304,7 @@ function isMissingScript(error: unknown): boolean {
 // chose to send; anything else means there was no usable connection.
 function storeError(error: unknown): RateLimitStoreError {
   if (error instanceof ReplyError) {
-    return new RateLimitStoreError('error', `Redis refused the decision: ${String(error)}`, {
+    return new RateLimitStoreError('error', `Redis refused the command: ${String(error)}`, {
       cause: error,
     });
   }

@@ -23,6 +23,15 @@ export interface RateLimitingSetup {
   readonly log: FastifyBaseLogger;
 }
 
+/** What the rest of the app may ask of the limiter. */
+export interface RateLimiting {
+  /**
+   * One PING through the limiter's Redis client, for /readyz; undefined when
+   * there is no such client (no REDIS_URL, or limits off).
+   */
+  readonly pingRedis: ((timeoutMs: number) => Promise<void>) | undefined;
+}
+
 /**
  * Builds the limiter from configuration and hooks it into every request: Redis
  * shared by the fleet when REDIS_URL is set, this node's memory otherwise.
@@ -30,11 +39,11 @@ export interface RateLimitingSetup {
 export async function setUpRateLimiting(
   app: FastifyInstance,
   setup: RateLimitingSetup,
-): Promise<void> {
+): Promise<RateLimiting> {
   const { config, redisUrl, log } = setup;
   if (!config.enabled) {
     log.warn('rate limiting is off (RATE_LIMIT_ENABLED=false)');
-    return;
+    return { pingRedis: undefined };
   }
   let shared: RedisRateLimitStore | undefined;
   if (redisUrl !== undefined) {
@@ -44,6 +53,7 @@ export async function setUpRateLimiting(
       keyPrefix: config.redisKeyPrefix,
       // The limiter reports failed decisions; connection errors repeat every retry.
       onConnectionError: () => {},
+      onCommandError: (reason) => setup.metrics.redisCommandErrors.inc({ reason }),
     });
     if (!(await shared.waitUntilConnected(REDIS_BOOT_WAIT_MS))) {
       log.warn('Redis is not reachable yet: rate limits are per node until it is');
@@ -77,4 +87,6 @@ export async function setUpRateLimiting(
     metrics: setup.metrics,
   });
   app.addHook('onClose', async () => await limiter.close());
+  const store = shared;
+  return { pingRedis: store && ((timeoutMs) => store.ping(timeoutMs)) };
 }

@@ -8,6 +8,8 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Trx } from '../db/database.ts';
 import { JOB_PRIORITY } from '../jobs/catalogue.ts';
+import { TRACEPARENT_KEY, withTraceparent } from '../jobs/job-trace.ts';
+import { activeTraceparent } from '../observability/tracing.ts';
 
 /** The delivery job's identity, shared by the fan-out (SQL) and its definition. */
 export const DELIVERY_JOB = {
@@ -54,14 +56,31 @@ export function insertDeliveries(event: FannedOutEvent): RawBuilder<unknown> {
   )`;
 }
 
-/** One delivery job per row of the `deliveries` CTE; evaluates to how many were queued. */
-export const queueDeliveryJobs = sql`SELECT count(graphile_worker.add_job(
+const queueDeliveryJobsSql = (
+  payload: RawBuilder<unknown>,
+) => sql`SELECT count(graphile_worker.add_job(
     identifier => ${DELIVERY_JOB.name},
-    payload => json_build_object('delivery_id', deliveries.id, 'manual', false),
+    payload => ${payload},
     priority => ${JOB_PRIORITY[DELIVERY_JOB.priority]}::int,
     max_attempts => ${DELIVERY_JOB.maxAttempts}::int,
     job_key => ${deliveryJobKey('')}::text || deliveries.id::text
   ))::int AS queued FROM deliveries`;
+
+// Built once: the statement every write with listening endpoints pays for.
+const untracedDeliveryJobs = queueDeliveryJobsSql(
+  sql`json_build_object('delivery_id', deliveries.id, 'manual', false)`,
+);
+
+/**
+ * One delivery job per row of the `deliveries` CTE; evaluates to how many were
+ * queued. With a `traceparent`, the jobs continue that trace (job-trace.ts).
+ */
+export function queueDeliveryJobs(traceparent: string | undefined): RawBuilder<unknown> {
+  if (traceparent === undefined) return untracedDeliveryJobs;
+  return queueDeliveryJobsSql(
+    sql`json_build_object('delivery_id', deliveries.id, 'manual', false, ${TRACEPARENT_KEY}::text, ${traceparent}::text)`,
+  );
+}
 
 /**
  * Queues the delivery's next attempt at `runAt` in the caller's transaction. A
@@ -75,7 +94,7 @@ export async function scheduleDelivery(
 ): Promise<void> {
   await sql`SELECT graphile_worker.add_job(
       identifier => ${DELIVERY_JOB.name},
-      payload => ${JSON.stringify(payload)}::json,
+      payload => ${JSON.stringify(withTraceparent(payload, activeTraceparent()))}::json,
       priority => ${JOB_PRIORITY[DELIVERY_JOB.priority]}::int,
       max_attempts => ${DELIVERY_JOB.maxAttempts}::int,
       job_key => ${deliveryJobKey(payload.delivery_id)},

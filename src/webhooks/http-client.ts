@@ -4,7 +4,9 @@
  * public URL bounce us to a private one), and at most RESPONSE_READ_LIMIT bytes
  * of a response read, whatever the receiver sends.
  */
+import { SpanStatusCode } from '@opentelemetry/api';
 import { Agent, request } from 'undici';
+import { injectTraceHeaders, inSpan, SpanKind } from '../observability/tracing.ts';
 import type { AttemptResult } from './retry-policy.ts';
 import { parseRetryAfter } from './retry-policy.ts';
 import { BlockedTargetError, guardedLookup, literalTargetRefusal } from './ssrf.ts';
@@ -46,7 +48,41 @@ export function webhookSender(options: SenderOptions): WebhookSender {
   });
 
   return {
-    async send(url, headers, body) {
+    send: (url, headers, body) => {
+      // The span names the receiver without its query string, which may hold a token.
+      const target = new URL(url);
+      return inSpan(
+        'POST',
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'http.request.method': 'POST',
+            'server.address': target.hostname,
+            'url.full': `${target.origin}${target.pathname}`,
+          },
+        },
+        async (span) => {
+          const sent = await attempt(url, headers, body);
+          const { result } = sent;
+          if (result.kind === 'response') {
+            span.setAttribute('http.response.status_code', result.status);
+            if (result.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+          } else {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: result.kind });
+          }
+          return sent;
+        },
+      );
+    },
+    close: () => agent.close(),
+  };
+
+  async function attempt(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+  ): Promise<SentAttempt> {
+    {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       const refusal = options.allowPrivateTargets ? undefined : literalTargetRefusal(new URL(url));
@@ -55,7 +91,7 @@ export function webhookSender(options: SenderOptions): WebhookSender {
         const response = await request(url, {
           method: 'POST',
           dispatcher: agent,
-          headers: { ...headers, 'content-type': 'application/json', 'user-agent': USER_AGENT },
+          headers: outgoingHeaders(headers),
           body,
           signal: AbortSignal.timeout(options.timeoutMs),
         });
@@ -76,9 +112,15 @@ export function webhookSender(options: SenderOptions): WebhookSender {
       } catch (error) {
         return { result: failure(error), durationMs: elapsed(), snippet: null };
       }
-    },
-    close: () => agent.close(),
-  };
+    }
+  }
+}
+
+/** The signed headers, ours, and the trace's `traceparent` so the receiver can join it. */
+function outgoingHeaders(signed: Record<string, string>): Record<string, string> {
+  const headers = { ...signed, 'content-type': 'application/json', 'user-agent': USER_AGENT };
+  injectTraceHeaders(headers);
+  return headers;
 }
 
 /** Reads up to the snippet, drains up to the read limit, then drops the connection. */

@@ -5,7 +5,9 @@ import { buildApp } from '../../src/app.ts';
 import { type Config, parseConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { readMigrations } from '../../src/db/migrator.ts';
-import type { Metrics } from '../../src/observability/metrics.ts';
+import type { ServingState } from '../../src/observability/health.ts';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
+import { createQueryObserver } from '../../src/observability/query-observer.ts';
 import { deriveKeys } from '../../src/secrets.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
@@ -54,6 +56,8 @@ interface TestAppOptions {
   readonly database?: TestDatabase;
   /** The metrics the app serves at /metrics (a test shares them with a job worker); fresh ones otherwise. */
   readonly metrics?: Metrics;
+  /** What /readyz reports as draining; a test calls beginDraining() on it, as main.ts does on SIGTERM. */
+  readonly serving?: ServingState;
 }
 
 /** The app on a fresh copy of the migrated database, with logs captured at debug level. */
@@ -78,10 +82,23 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       ...env,
     });
   const config = configFor();
-  const database = openDatabase(testDb.url, config.databasePoolSize);
+  // As runtime.ts does: one set of metrics, which also times the app's SQL.
+  const metrics = options.metrics ?? createMetrics();
+  const database = openDatabase(testDb.url, config.databasePoolSize, {
+    onQuery: createQueryObserver({
+      registry: config.metricsEnabled ? metrics.registry : undefined,
+      slowQueryMs: config.observability.slowQueryMs,
+    }),
+  });
   const migrations = await readMigrations();
   const logs = new LogCapture();
-  const build = (cfg: Config, db: Database, stream: Writable, metrics?: Metrics) =>
+  const build = (
+    cfg: Config,
+    db: Database,
+    stream: Writable,
+    metrics?: Metrics,
+    serving?: ServingState,
+  ) =>
     buildApp({
       config: cfg,
       db: db.db,
@@ -89,8 +106,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       migrations,
       logStream: stream,
       metrics,
+      serving,
     });
-  const app = await build(config, database, logs, options.metrics);
+  const app = await build(config, database, logs, metrics, options.serving);
   const others: { app: FastifyInstance; database: Database }[] = [];
   return {
     app,
