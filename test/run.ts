@@ -14,6 +14,25 @@ import { migrateJobQueue } from '../src/jobs/worker.ts';
 
 const DEFAULT_PATTERNS = ['src/**/*.test.ts', 'test/**/*.test.ts'];
 
+/**
+ * The test files to run: the patterns given (the whole suite when none), minus
+ * any `--exclude=<glob>`. CI runs the real-process tests in one of its two
+ * passes only (.ci/run): they test processes, not the database they run on.
+ */
+async function testFiles(args: readonly string[]): Promise<string[]> {
+  const excluded = args.filter((a) => a.startsWith('--exclude=')).map((a) => a.slice(10));
+  const given = args.filter((a) => !a.startsWith('--exclude='));
+  const patterns = given.length > 0 ? given : DEFAULT_PATTERNS;
+  if (excluded.length === 0) return patterns;
+  const files: string[] = [];
+  for (const pattern of patterns) {
+    for await (const file of fs.glob(pattern)) {
+      if (!excluded.some((glob) => path.matchesGlob(file, glob))) files.push(file);
+    }
+  }
+  return files.sort();
+}
+
 function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
@@ -44,19 +63,15 @@ async function main(): Promise<number> {
     await migrateJobQueue(pool);
     await close();
 
-    const patterns = process.argv.slice(2);
-    const child = spawn(
-      process.execPath,
-      ['--test', '--test-concurrency=2', ...(patterns.length > 0 ? patterns : DEFAULT_PATTERNS)],
-      {
-        stdio: 'inherit',
-        env: {
-          ...process.env,
-          TASKLANE_TEST_ADMIN_URL: adminUrl,
-          TASKLANE_TEST_TEMPLATE: template,
-        },
+    const files = await testFiles(process.argv.slice(2));
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        TASKLANE_TEST_ADMIN_URL: adminUrl,
+        TASKLANE_TEST_TEMPLATE: template,
       },
-    );
+    });
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   } finally {
     // Test files drop their own databases; a crashed one leaves a database behind, so sweep.
