@@ -78,6 +78,14 @@ class TcpProxy {
   }
 }
 
+/** A TCP proxy in front of REDIS_URL, open: a test can hold its traffic to hang Redis. */
+async function openRedisProxy(): Promise<TcpProxy> {
+  const target = new URL(redisUrl!);
+  const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+  await proxy.open();
+  return proxy;
+}
+
 function proxiedUrl(port: number): string {
   const url = new URL(redisUrl!);
   url.hostname = '127.0.0.1';
@@ -228,9 +236,7 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
   });
 
   test('a hung Redis times out decisions and refunds within timeoutMs, then fails fast, and recovers when it answers again', async () => {
-    const target = new URL(redisUrl!);
-    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-    await proxy.open();
+    const proxy = await openRedisProxy();
     const store = new RedisRateLimitStore({
       url: proxiedUrl(proxy.port),
       keyPrefix,
@@ -288,9 +294,7 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
       await refused.close();
     }
 
-    const target = new URL(redisUrl!);
-    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-    await proxy.open();
+    const proxy = await openRedisProxy();
     const store = new RedisRateLimitStore({
       url: proxiedUrl(proxy.port),
       keyPrefix,
@@ -321,9 +325,7 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
   });
 
   test('closing the store does not wait on a hung Redis', async () => {
-    const target = new URL(redisUrl!);
-    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-    await proxy.open();
+    const proxy = await openRedisProxy();
     const store = new RedisRateLimitStore({ url: proxiedUrl(proxy.port), timeoutMs: 30 });
     try {
       assert.ok(await store.waitUntilConnected(2000));
@@ -339,9 +341,7 @@ describe('RedisRateLimitStore', { skip: redisUrl ? false : 'REDIS_URL is not set
   });
 
   test('when Redis goes away decisions fail fast, and when it is back they succeed again', async () => {
-    const target = new URL(redisUrl!);
-    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-    await proxy.open();
+    const proxy = await openRedisProxy();
     const store = new RedisRateLimitStore({
       url: proxiedUrl(proxy.port),
       keyPrefix,
