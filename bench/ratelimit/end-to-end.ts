@@ -6,15 +6,14 @@
 // Prints the report and writes bench/results/ratelimit-e2e-<UTC YYYY-MM-DD-HHMM>.md.
 // See bench/README.md, "Rate limiter end to end".
 import { writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/db/embedded.ts';
-import { exitOnHelp, parseCommandLine, runCommand, wholeNumber } from '../lib/cli.ts';
+import { runCommand } from '../lib/cli.ts';
 import { type BenchDatabase, onInterrupt, openBenchDatabase, say } from '../lib/database.ts';
 import { loadFixtures } from '../lib/fixtures.ts';
-import { measure, type Sample } from '../lib/measure.ts';
 import { type Server, startServer } from '../lib/processes.ts';
 import { failed, summarize } from '../lib/report.ts';
+import { loadAverages, measureRounds, parseRoundOptions } from '../lib/rounds.ts';
 import { buildScenarios, type Pools, type Scenario } from '../lib/scenarios.ts';
 import { checkScenarios, describeMachine, fetchPools, login } from '../lib/setup.ts';
 import { type LimiterMode, tasklaneEnv } from '../lib/tasklane-env.ts';
@@ -35,28 +34,7 @@ Redis: REDIS_URL, else redis://127.0.0.1:6379 (keys under a random prefix).
 `;
 const MODES: readonly LimiterMode[] = ['off', 'memory', 'redis'];
 
-function parseOptions() {
-  const { values } = parseCommandLine({
-    options: {
-      duration: { type: 'string', default: '5' },
-      rounds: { type: 'string', default: '3' },
-      connections: { type: 'string', default: '32' },
-      warmup: { type: 'string', default: '1' },
-      'pool-size': { type: 'string', default: '10' },
-      ids: { type: 'string', default: '10000' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  exitOnHelp(values, USAGE);
-  return {
-    duration: wholeNumber('duration', values.duration, 1, 600),
-    rounds: wholeNumber('rounds', values.rounds, 1, 100),
-    connections: wholeNumber('connections', values.connections, 1, 1000),
-    warmup: wholeNumber('warmup', values.warmup, 0, 60),
-    poolSize: wholeNumber('pool-size', values['pool-size'], 1, 100),
-    ids: wholeNumber('ids', values.ids, 1, 1_000_000),
-  };
-}
+const parseOptions = () => parseRoundOptions(USAGE, '1');
 
 type Options = ReturnType<typeof parseOptions>;
 
@@ -138,52 +116,6 @@ async function startVariants(
   return variants;
 }
 
-/**
- * Round `round`'s order, a Williams design: every round is a rotation of the
- * first, and (for an even count, here 4) each variant follows a different one
- * every round, so none always inherits the same neighbour's leftovers.
- */
-function order<T>(items: readonly T[], round: number): T[] {
-  const n = items.length;
-  const first = items.map((_, i) => (i === 0 ? 0 : i % 2 === 1 ? (i + 1) / 2 : n - i / 2));
-  return first.map((i) => items[(i + round) % n]!);
-}
-
-async function measureRounds(
-  variants: readonly Variant[],
-  options: Options,
-  stopping: () => boolean,
-) {
-  const run = (variant: Variant, duration: number, round: number) =>
-    measure(
-      variant.scenario,
-      variant.server.baseUrl,
-      variant.headers,
-      { connections: options.connections, duration },
-      round,
-    );
-  if (options.warmup > 0) say(`warm-up: ${options.warmup} s per variant`);
-  for (const variant of variants)
-    if (options.warmup > 0 && !stopping()) await run(variant, options.warmup, 0);
-  const samples: Sample[] = [];
-  const orders: string[] = [];
-  for (let round = 1; round <= options.rounds && !stopping(); round++) {
-    const turn = order(variants, round - 1);
-    orders.push(`${round}: ${turn.map((v) => v.scenario.name).join(' → ')}`);
-    for (const variant of turn) {
-      if (stopping()) break;
-      await new Promise((resolve) => setTimeout(resolve, 500)); // the last run's connections close
-      const s = await run(variant, options.duration, round);
-      samples.push(s);
-      const flag = s.non2xx + s.errors > 0 ? `  ⚠ ${s.non2xx} non-2xx, ${s.errors} errors` : '';
-      say(
-        `round ${round} ${s.scenario.padEnd(24)} ${Math.round(s.requestsPerSecond)} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms${flag}`,
-      );
-    }
-  }
-  return { samples, orders };
-}
-
 /** The limiter's own counters from GET /metrics: decisions by outcome, shared-store errors. */
 async function limiterCounters(server: Server): Promise<LimiterCounters> {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
@@ -196,16 +128,10 @@ async function limiterCounters(server: Server): Promise<LimiterCounters> {
   return { decisions, storeErrors: errors.reduce((sum, [, value]) => sum + Number(value), 0) };
 }
 
-const loads = () =>
-  os
-    .loadavg()
-    .map((n) => n.toFixed(2))
-    .join(', ');
-
 async function main(): Promise<number> {
   const options = parseOptions();
   const startedAt = new Date();
-  const loadAtStart = loads();
+  const loadAtStart = loadAverages();
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redis = await connectRedis(redisUrl); // fails early when Redis is not there
   const redisVersion = /^redis_version:(.*)$/m.exec(String(await redis.info('server')))?.[1];
@@ -251,7 +177,10 @@ async function main(): Promise<number> {
           'load',
           `autocannon, ${options.connections} connections, ${options.duration} s per variant, ${options.rounds} alternating round(s) after ${options.warmup} s warm-up each; pg pool ${options.poolSize} in every server; Tasklane in production mode, LOG_LEVEL=warn, quotas raised so that nothing is refused`,
         ],
-        ['load average (1, 5, 15 min)', `${loadAtStart} at the start; ${loads()} at the end`],
+        [
+          'load average (1, 5, 15 min)',
+          `${loadAtStart} at the start; ${loadAverages()} at the end`,
+        ],
       ],
       freeMemory: machine.memory,
       scenarios: variants.map((v) => v.scenario),
