@@ -9,6 +9,8 @@ export interface Server {
   readonly baseUrl: string;
   /** VmHWM: the most resident memory the process ever had, in bytes. */
   peakRss(): number | undefined;
+  /** CPU time (user + system) the process has used so far, in seconds. */
+  cpuSeconds(): number | undefined;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -30,6 +32,21 @@ export function peakRssOf(pid: number): number | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
     return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times: 100 on every Linux port Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** utime + stime from /proc/<pid>/stat, in seconds; undefined where there is no /proc. */
+export function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return undefined;
   }
@@ -60,6 +77,7 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     pid: child.pid ?? -1,
     baseUrl,
     peakRss: () => (child.pid === undefined ? undefined : peakRssOf(child.pid)),
+    cpuSeconds: () => (child.pid === undefined ? undefined : cpuSecondsOf(child.pid)),
     async stop(graceMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -39,17 +39,26 @@ export async function measureRounds(
   options: RoundOptions,
   stopping: () => boolean,
 ) {
-  const run = (variant: RoundVariant, duration: number, round: number) =>
-    measure(
+  // The server's CPU seconds (user + system) over each sample: its cost per request
+  // is steadier than its rate when other work shares the machine.
+  const cpuSeconds = new Map<Sample, number>();
+  const run = async (variant: RoundVariant, duration: number, round: number) => {
+    const before = variant.server.cpuSeconds();
+    const sample = await measure(
       variant.scenario,
       variant.server.baseUrl,
       variant.headers,
       { connections: options.connections, duration },
       round,
     );
+    const after = variant.server.cpuSeconds();
+    if (before !== undefined && after !== undefined) cpuSeconds.set(sample, after - before);
+    return sample;
+  };
   if (options.warmup > 0) say(`warm-up: ${options.warmup} s per variant`);
+  const warmups: Sample[] = [];
   for (const variant of variants)
-    if (options.warmup > 0 && !stopping()) await run(variant, options.warmup, 0);
+    if (options.warmup > 0 && !stopping()) warmups.push(await run(variant, options.warmup, 0));
   const samples: Sample[] = [];
   const orders: string[] = [];
   for (let round = 1; round <= options.rounds && !stopping(); round++) {
@@ -66,13 +75,27 @@ export async function measureRounds(
       );
     }
   }
-  return { samples, orders };
+  return { samples, orders, warmups, cpuSeconds };
 }
 
-/** The command line of an end-to-end bench: rounds, load, pool and ids. */
-export function parseRoundOptions(usage: string, defaultWarmup: string) {
+/** A bench's own options besides the common ones, as parseArgs declares them. */
+export type ExtraOptions = Record<
+  string,
+  { type: 'string' | 'boolean'; default?: string | boolean }
+>;
+
+/**
+ * The command line of an end-to-end bench: rounds, load, pool and ids, and in
+ * `extra` the values of the bench's own `extraOptions`.
+ */
+export function parseRoundOptions(
+  usage: string,
+  defaultWarmup: string,
+  extraOptions: ExtraOptions = {},
+) {
   const { values } = parseCommandLine({
     options: {
+      ...extraOptions,
       duration: { type: 'string', default: '5' },
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '32' },
@@ -84,6 +107,7 @@ export function parseRoundOptions(usage: string, defaultWarmup: string) {
   });
   exitOnHelp(values, usage);
   return {
+    extra: values as Readonly<Record<string, string | boolean | undefined>>,
     duration: wholeNumber('duration', values.duration, 1, 600),
     rounds: wholeNumber('rounds', values.rounds, 1, 100),
     connections: wholeNumber('connections', values.connections, 1, 1000),

@@ -9,25 +9,20 @@
 // deliveries the profile covers) it also gives µs per delivery.
 import { readFileSync } from 'node:fs';
 import { exitOnHelp, parseCommandLine, runCommand, UsageError, wholeNumber } from '../lib/cli.ts';
-import { packageOf } from '../lib/profile-summary.ts';
-import { table } from '../lib/report.ts';
+import {
+  type CpuProfile,
+  buckets as generic,
+  type Owner,
+  renderBuckets as renderOwners,
+} from '../lib/profile-owners.ts';
+
+export type { CpuProfile };
 
 const USAGE = `usage: node bench/webhooks/profile-buckets.ts <file.cpuprofile> [--per <deliveries>]
 `;
 
-interface ProfileNode {
-  readonly id: number;
-  readonly children?: readonly number[];
-  readonly callFrame: { readonly functionName: string; readonly url: string };
-}
-export interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
-
 /** Owners, matched on a frame's package (packageOf) or file; the first that matches wins. */
-const OWNERS: readonly (readonly [string, (pkg: string, url: string) => boolean])[] = [
+const OWNERS: readonly Owner[] = [
   ['module loading (start-up)', (_, url) => url.startsWith('node:internal/modules')],
   ['signing (signing.ts, HMAC)', (_, url) => url.endsWith('/src/webhooks/signing.ts')],
   [
@@ -49,65 +44,11 @@ const OWNERS: readonly (readonly [string, (pkg: string, url: string) => boolean]
   ['other src/', (pkg) => pkg.startsWith('src/')],
   ['bench harness', (pkg) => pkg.startsWith('bench/')],
 ];
-const RUNTIME = 'Node runtime (event loop, promises, streams with no owner above)';
-/** A longer sample interval is a stopped process (SIGSTOP), not work: left out. */
-const GAP_US = 1_000_000;
-
-export function buckets(profile: CpuProfile): Map<string, number> {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes)
-    for (const child of node.children ?? []) parent.set(child, node.id);
-  const ownerCache = new Map<number, string>();
-  const ownerOf = (leaf: number): string => {
-    const cached = ownerCache.get(leaf);
-    if (cached !== undefined) return cached;
-    let owner: string | undefined;
-    const { functionName, url } = byId.get(leaf)!.callFrame;
-    // V8's pseudo-frames are their own owners.
-    if (url === '' && functionName.startsWith('(')) owner = functionName;
-    for (
-      let at: number | undefined = leaf;
-      owner === undefined && at !== undefined;
-      at = parent.get(at)
-    ) {
-      const frame = byId.get(at)!.callFrame;
-      const pkg = packageOf(frame.url, frame.functionName);
-      owner = OWNERS.find(([, matches]) => matches(pkg, frame.url))?.[0];
-    }
-    ownerCache.set(leaf, owner ?? RUNTIME);
-    return owner ?? RUNTIME;
-  };
-  const totals = new Map<string, number>();
-  profile.samples.forEach((id, i) => {
-    const delta = profile.timeDeltas[i] ?? 0;
-    if (delta > GAP_US) return;
-    const owner = ownerOf(id);
-    totals.set(owner, (totals.get(owner) ?? 0) + delta);
-  });
-  return totals;
-}
+export const buckets = (profile: CpuProfile) => generic(profile, OWNERS);
 
 /** The buckets as a markdown table, shares of the busy time (idle left out). */
-export function renderBuckets(profile: CpuProfile, deliveries?: number): string {
-  const totals = buckets(profile);
-  totals.delete('(idle)');
-  const busy = [...totals.values()].reduce((a, b) => a + b, 0);
-  const rows = [...totals]
-    .sort((a, b) => b[1] - a[1])
-    .map(([owner, us]) => [
-      owner,
-      `${((us / busy) * 100).toFixed(1)} %`,
-      (us / 1000).toFixed(0),
-      deliveries ? (us / deliveries).toFixed(0) : '–',
-    ]);
-  return table(['owner (nearest up the stack)', 'busy', 'ms', 'µs per delivery'], rows, [
-    'left',
-    'right',
-    'right',
-    'right',
-  ]).join('\n');
-}
+export const renderBuckets = (profile: CpuProfile, deliveries?: number) =>
+  renderOwners(profile, OWNERS, { count: deliveries, unit: 'delivery' });
 
 async function main(): Promise<number> {
   const { values, positionals } = parseCommandLine({
